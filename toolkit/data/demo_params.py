@@ -1,0 +1,213 @@
+"""True parameters of the demo company (used by :mod:`toolkit.data.demo`).
+
+Everything the generator draws from is defined here, so the ground truth written next to the
+data is exactly what the simulation used. :func:`build_params` returns the parameter set for
+``regional_differences=True`` (regions differ in segment mix, churn hazard, satisfaction, churn
+reasons, acquisition cost and competition) or ``False`` (every region gets the base values).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+REGIONS = ("North", "South", "East", "West", "Central", "Coastal")
+# Share of all customers living in each region (the same in both modes: sizes are not behaviour).
+REGION_WEIGHTS = (0.20, 0.18, 0.17, 0.17, 0.16, 0.12)
+
+SEGMENTS = ("enterprise_key", "enterprise_standard", "individual_regular", "individual_occasional")
+SEGMENT_TYPE = ("enterprise", "enterprise", "individual", "individual")
+BASE_SEGMENT_SHARES = (0.08, 0.17, 0.35, 0.40)
+# Regional tilt of the segment mix (multiplied onto the base shares, then renormalised).
+SEGMENT_TILT = {
+    "North": (1.6, 1.2, 1.0, 0.8),
+    "South": (0.8, 0.9, 1.1, 1.05),
+    "East": (0.7, 0.8, 0.85, 1.3),
+    "West": (1.0, 1.0, 1.15, 0.9),
+    "Central": (1.1, 1.35, 0.9, 0.9),
+    "Coastal": (0.7, 0.7, 1.05, 1.2),
+}
+
+# BG/NBD in WEEKLY units: purchase rate lambda ~ Gamma(shape=r, rate=alpha) (mean r/alpha per
+# week); dropout probability after each repeat purchase p ~ Beta(a, b).
+BGNBD = {
+    "enterprise_key": dict(r=3.0, alpha=10.0, a=0.5, b=9.0),
+    "enterprise_standard": dict(r=2.0, alpha=20.0, a=0.6, b=6.0),
+    "individual_regular": dict(r=1.5, alpha=10.0, a=0.7, b=5.0),
+    "individual_occasional": dict(r=0.8, alpha=16.0, a=1.0, b=3.0),
+}
+# Gamma-Gamma spend per purchase occasion: z ~ Gamma(shape=p, rate=nu), nu ~ Gamma(shape=q,
+# rate=gamma); population mean spend = p * gamma / (q - 1).
+GG_P, GG_Q = 8.0, 24.0
+MEAN_SPEND = {
+    "enterprise_key": 3000.0,
+    "enterprise_standard": 600.0,
+    "individual_regular": 120.0,
+    "individual_occasional": 25.0,
+}
+GAMMA_GAMMA = {s: dict(p=GG_P, q=GG_Q, gamma=m * (GG_Q - 1.0) / GG_P) for s, m in MEAN_SPEND.items()}
+
+CATEGORIES = ("Equipment", "Consumables", "Software", "Services", "Accessories")
+CATEGORY_CODE = ("EQ", "CO", "SW", "SV", "AC")
+CATEGORY_BASE_PRICE = (400.0, 15.0, 120.0, 250.0, 25.0)
+SKUS_PER_CATEGORY = 12
+CATEGORY_PREFS = {
+    "enterprise_key": (0.30, 0.15, 0.25, 0.25, 0.05),
+    "enterprise_standard": (0.30, 0.25, 0.20, 0.15, 0.10),
+    "individual_regular": (0.15, 0.35, 0.15, 0.05, 0.30),
+    "individual_occasional": (0.05, 0.40, 0.10, 0.05, 0.40),
+}
+# Lines per order = 1 + Binomial(3, p_line): 1-4 lines.
+LINE_P = {
+    "enterprise_key": 0.6,
+    "enterprise_standard": 0.5,
+    "individual_regular": 0.35,
+    "individual_occasional": 0.15,
+}
+SALES_CHANNELS = ("online", "store", "field_sales", "phone")
+SALES_CHANNEL_P = {
+    "enterprise": (0.35, 0.0, 0.45, 0.20),
+    "individual": (0.55, 0.35, 0.0, 0.10),
+}
+
+POTENTIAL_SHARE = 0.05
+POTENTIAL_ENTERPRISE_P = 0.2
+
+ACQ_CHANNELS = ("online_ads", "sales_team", "referral", "partner", "events")
+ACQ_CHANNEL_P = {
+    "enterprise": (0.05, 0.45, 0.10, 0.20, 0.20),
+    "individual": (0.50, 0.08, 0.20, 0.12, 0.10),
+}
+
+GENDERS = ("female", "male", "diverse")
+GENDER_P = (0.49, 0.49, 0.02)
+OCCUPATIONS = ("employee", "self-employed", "manager", "civil servant", "worker", "student", "retired")
+AGE_MEAN = {"individual_regular": 47.0, "individual_occasional": 38.0, "potential": 42.0}
+AGE_SD = 14.0
+
+# Explicit churn: Weibull proportional hazards in continuous time since acquisition (days).
+# h(t | x) = (k / s) * (t / s)**(k - 1) * exp(x'beta);  S(t | x) = exp(-(t / s)**k * exp(x'beta)).
+HAZ_SHAPE = 1.2
+HAZ_SCALE_DAYS = 1800.0
+HAZ_AGE_CENTRE = 45.0
+HR_REGION = {"North": 1.0, "South": 1.1, "East": 1.8, "West": 1.0, "Central": 1.05, "Coastal": 0.9}
+HR_ENTERPRISE = 0.6
+HR_CHANNEL = {"online_ads": 1.0, "sales_team": 0.9, "referral": 0.8, "partner": 1.0, "events": 1.15}
+HR_AGE_PER_10Y_INDIVIDUAL = 0.88
+
+CHURN_CODES = ("price", "competitor", "service_quality", "product_quality", "other")
+CHURN_RAW_LABELS = (
+    "Price too high",
+    "Switched to competitor",
+    "Poor service",
+    "Product quality issues",
+    "Other",
+)
+BASE_REASON_P = (0.25, 0.20, 0.25, 0.15, 0.15)
+REGION_REASON_P = {
+    "East": (0.40, 0.35, 0.10, 0.08, 0.07),
+    "South": (0.20, 0.15, 0.35, 0.15, 0.15),
+}
+
+# True cost of acquiring one customer (currency units) per channel, times a regional multiplier.
+BASE_CAC = {"online_ads": 120.0, "sales_team": 900.0, "referral": 60.0, "partner": 300.0, "events": 450.0}
+REGION_CAC_MULT = {"North": 0.9, "South": 1.0, "East": 1.3, "West": 1.0, "Central": 1.05, "Coastal": 1.15}
+CAC_NOISE_SD = 0.1
+
+# Surveys: four constructs, latent scores in standard-deviation units.
+CONSTRUCTS = ("product", "service", "price", "support")
+N_ITEMS = {"product": 3, "service": 3, "price": 2, "support": 2}
+LATENT_CORR = 0.3  # correlation between construct latents (within a region)
+LATENT_CUSTOMER_VAR = 0.5  # share of latent variance that is a persistent customer effect
+ITEM_NOISE_SD = 0.6
+ITEM_SHIFT = 0.5  # added before cutting so the typical answer is 3-4
+LIKERT_CUTS = (-1.5, -0.5, 0.5, 1.5)
+DRIVER_WEIGHTS = {"product": 0.35, "service": 0.25, "price": 0.20, "support": 0.10}
+PRECHURN_DAYS_SURVEY = 180
+PRECHURN_SHIFT = -0.7
+NPS_SAT_CORR = 0.8
+SURVEY_RATE = 0.08
+SURVEY_MISSING_P = 0.02
+SURVEY_OUT_OF_RANGE = {"0": 6, "9": 6}
+REGION_LATENT_MEANS = {
+    "North": {"product": 0.8, "service": 0.8, "price": 0.8, "support": 0.8},
+    "East": {"product": 0.0, "service": 0.0, "price": -0.4, "support": 0.0},
+}
+
+# Contact log: events per 30.4375-day month while the account is open, per customer type.
+INTERACTION_RATES = {
+    "enterprise": {"sales": 0.8, "service": 0.25, "complaint": 0.04, "feedback": 0.05},
+    "individual": {"sales": 0.15, "service": 0.08, "complaint": 0.015, "feedback": 0.03},
+}
+PRECHURN_DAYS_CONTACT = 120
+PRECHURN_RATE_MULT = {"sales": 0.25, "service": 2.5, "complaint": 5.0, "feedback": 1.0}
+CONTACT_CHANNEL_P = {
+    # channel order: visit, phone, e-mail, messaging, social
+    "enterprise": {
+        "sales": (0.5, 0.4, 0.1, 0.0, 0.0),
+        "service": (0.1, 0.6, 0.3, 0.0, 0.0),
+        "complaint": (0.0, 0.6, 0.4, 0.0, 0.0),
+        "feedback": (0.3, 0.0, 0.7, 0.0, 0.0),
+    },
+    "individual": {
+        "sales": (0.0, 0.0, 0.5, 0.25, 0.25),
+        "service": (0.0, 0.2, 0.3, 0.4, 0.1),
+        "complaint": (0.0, 0.1, 0.4, 0.3, 0.2),
+        "feedback": (0.0, 0.0, 0.4, 0.2, 0.4),
+    },
+}
+CONTACT_OUTCOMES = {
+    "sales": (("order", "no_order", "info"), (0.35, 0.40, 0.25), (0.15, 0.60, 0.25)),
+    "service": (("resolved", "unresolved"), (0.85, 0.15), (0.60, 0.40)),
+    "complaint": (("resolved", "unresolved"), (0.60, 0.40), (0.35, 0.65)),
+    "feedback": (("info",), (1.0,), (1.0,)),
+}
+
+# Competitors per region: (name, market_share, price_index, growth).
+BASE_MARKET = (("Norvex", 0.22, 1.02, 0.04), ("Alturo", 0.15, 0.97, 0.03), ("Kestrel", 0.08, 1.10, 0.06))
+REGION_MARKET = {
+    "North": (("Norvex", 0.18, 1.05, 0.02), ("Alturo", 0.12, 1.00, 0.03), ("Fjordline", 0.07, 1.12, 0.05)),
+    "East": (("Valtrix", 0.26, 0.85, 0.28), ("Norvex", 0.17, 1.01, 0.02), ("Alturo", 0.10, 0.98, 0.01)),
+    "Coastal": (("Marisol", 0.20, 0.95, 0.07), ("Norvex", 0.14, 1.03, 0.03), ("Kestrel", 0.09, 1.08, 0.05)),
+}
+
+
+@dataclass(frozen=True)
+class Params:
+    regional_differences: bool
+    segment_shares: dict  # region -> tuple of 4 shares
+    region_log_hr: dict  # region -> log hazard ratio vs North
+    reason_p: dict  # region -> tuple over CHURN_CODES
+    cac: dict  # region -> channel -> CAC
+    latent_means: dict  # region -> construct -> mean
+    market: dict  # region -> tuple of competitor rows
+
+
+def build_params(regional_differences: bool) -> Params:
+    shares, loghr, reasons, cac, means, market = {}, {}, {}, {}, {}, {}
+    base = np.array(BASE_SEGMENT_SHARES)
+    for reg in REGIONS:
+        if regional_differences:
+            s = base * np.array(SEGMENT_TILT[reg])
+            s = s / s.sum()
+            shares[reg] = tuple(round(float(x), 6) for x in s)
+            loghr[reg] = math.log(HR_REGION[reg])
+            reasons[reg] = REGION_REASON_P.get(reg, BASE_REASON_P)
+            cac[reg] = {c: round(v * REGION_CAC_MULT[reg], 2) for c, v in BASE_CAC.items()}
+            lm = {c: 0.0 for c in CONSTRUCTS}
+            lm.update(REGION_LATENT_MEANS.get(reg, {}))
+            means[reg] = lm
+            market[reg] = REGION_MARKET.get(reg, BASE_MARKET)
+        else:
+            shares[reg] = tuple(float(x) for x in BASE_SEGMENT_SHARES)
+            loghr[reg] = 0.0
+            reasons[reg] = BASE_REASON_P
+            cac[reg] = dict(BASE_CAC)
+            means[reg] = {c: 0.0 for c in CONSTRUCTS}
+            market[reg] = BASE_MARKET
+    # renormalise rounded shares exactly
+    for reg in REGIONS:
+        s = np.array(shares[reg], dtype=float)
+        shares[reg] = tuple(float(x) for x in s / s.sum())
+    return Params(regional_differences, shares, loghr, reasons, cac, means, market)

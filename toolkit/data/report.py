@@ -1,0 +1,87 @@
+"""The load report: every row dropped, repaired or flagged while loading, counted per rule."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import pandas as pd
+
+ACTIONS = ("dropped", "repaired", "flagged", "kept", "info")
+
+
+@dataclass
+class RuleResult:
+    table: str
+    rule: str
+    action: str
+    rows: int
+    file: str = ""
+    column: str = ""
+    detail: str = ""
+    examples: list = field(default_factory=list)
+    lines: list = field(default_factory=list)
+
+
+@dataclass
+class TableCount:
+    table: str
+    file: str
+    rows_read: int
+    rows_out: int = 0
+
+
+class LoadReport:
+    """What loading did to each table. ``to_frame()`` gives one row per rule that touched rows."""
+
+    def __init__(self) -> None:
+        self.results: list[RuleResult] = []
+        self.tables: dict[str, TableCount] = {}
+
+    def add(self, table: str, rule: str, action: str, rows: int, *, file: str = "", column: str = "",
+            detail: str = "", examples=None, lines=None) -> None:
+        if action not in ACTIONS:
+            raise ValueError(f"unknown action {action!r}")
+        if rows <= 0 and action != "info":
+            return
+        self.results.append(RuleResult(table, rule, action, int(rows), file, column, detail,
+                                       [str(e) for e in list(examples or [])[:5]],
+                                       [int(x) for x in list(lines or [])[:10]]))
+
+    def read(self, table: str, file: str, rows: int) -> None:
+        self.tables[table] = TableCount(table, file, int(rows))
+
+    def done(self, table: str, rows_out: int) -> None:
+        self.tables[table].rows_out = int(rows_out)
+
+    def count(self, table: str, rule: str) -> int:
+        """Rows affected by one rule (0 if it never fired)."""
+        return sum(r.rows for r in self.results if r.table == table and r.rule == rule)
+
+    def to_frame(self) -> pd.DataFrame:
+        cols = ["table", "rule", "action", "rows", "column", "detail", "examples", "lines", "file"]
+        if not self.results:
+            return pd.DataFrame(columns=cols)
+        df = pd.DataFrame([asdict(r) for r in self.results])
+        df["examples"] = df["examples"].map(lambda v: ", ".join(v))
+        df["lines"] = df["lines"].map(lambda v: ", ".join(str(x) for x in v))
+        return df[cols]
+
+    def tables_frame(self) -> pd.DataFrame:
+        rows = []
+        for t in self.tables.values():
+            dropped = sum(r.rows for r in self.results if r.table == t.table and r.action == "dropped")
+            repaired = sum(r.rows for r in self.results if r.table == t.table and r.action == "repaired")
+            flagged = sum(r.rows for r in self.results if r.table == t.table and r.action == "flagged")
+            rows.append({"table": t.table, "file": t.file, "rows_read": t.rows_read, "rows_dropped": dropped,
+                         "rows_repaired": repaired, "rows_flagged": flagged, "rows_out": t.rows_out})
+        return pd.DataFrame(rows, columns=["table", "file", "rows_read", "rows_dropped", "rows_repaired",
+                                           "rows_flagged", "rows_out"])
+
+    def check_balance(self) -> None:
+        """Rows read minus rows dropped must equal rows out (plus rows added by repairs)."""
+        for t in self.tables.values():
+            dropped = sum(r.rows for r in self.results if r.table == t.table and r.action == "dropped")
+            added = sum(r.rows for r in self.results if r.table == t.table and r.rule.startswith("added_"))
+            if t.rows_read - dropped + added != t.rows_out:
+                raise AssertionError(
+                    f"load report for {t.table} does not balance: read {t.rows_read}, dropped {dropped}, "
+                    f"added {added}, out {t.rows_out}")

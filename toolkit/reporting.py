@@ -1,0 +1,58 @@
+"""Showing results in a report: tables with captions and units, prose built from numbers.
+
+Every data-derived string is HTML-escaped before it reaches the page, so names, product
+descriptions or comments carrying markup never execute in a shared report.
+"""
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping
+
+import pandas as pd
+from IPython.display import HTML, Markdown, display
+
+
+def esc(value: object) -> str:
+    """Escape a value for HTML/Markdown output."""
+    text = html.escape(str(value), quote=True)
+    # Markdown would still interpret these; make them literal.
+    for ch in ("*", "_", "`", "[", "]", "|"):
+        text = text.replace(ch, "\\" + ch)
+    return text
+
+
+def say(template: str, **values: object) -> None:
+    """Display Markdown prose; ``values`` are formatted into ``template`` after escaping."""
+    display(Markdown(template.format(**{k: esc(v) if isinstance(v, str) else v for k, v in values.items()})))
+
+
+def fmt_int(x: float) -> str:
+    return f"{x:,.0f}"
+
+
+def fmt_pct(x: float, digits: int = 1) -> str:
+    return f"{100 * x:.{digits}f}%"
+
+
+def fmt_money(x: float, currency: str = "") -> str:
+    return f"{currency + ' ' if currency else ''}{x:,.2f}"
+
+
+def show_table(frame: pd.DataFrame, caption: str, units: Mapping[str, str] | str | None = None,
+               max_rows: int = 30, precision: int = 2, index: bool = True) -> None:
+    """Display a table with a caption and a units line (escaped; at most ``max_rows`` rows)."""
+    shown = frame.head(max_rows)
+    styler = shown.style.format(precision=precision, thousands=",", escape="html", na_rep="–")
+    styler = styler.format_index(escape="html")
+    if not index:
+        styler = styler.hide(axis="index")
+    h = html.escape
+    cap = h(caption)
+    if isinstance(units, Mapping) and units:
+        cap += " — units: " + "; ".join(f"{h(str(k))}: {h(str(v))}" for k, v in units.items())
+    elif isinstance(units, str) and units:
+        cap += f" — units: {h(units)}"
+    if len(frame) > max_rows:
+        cap += f" (first {max_rows} of {len(frame):,} rows)"
+    styler = styler.set_caption(cap).set_table_attributes('class="custkit-table"')
+    display(HTML(styler.to_html()))

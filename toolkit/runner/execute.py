@@ -1,0 +1,140 @@
+"""Running reports in parallel worker processes, honouring ``needs``.
+
+Each report runs in its own ``python -m toolkit.runner.worker`` process (its own session, so a
+Ctrl-C reaches only the runner, which then stops the workers). On Linux a worker is also told to
+die with the runner (``PR_SET_PDEATHSIG``), and the kernel it started shuts down when its parent
+goes, so a killed run leaves no notebooks running.
+"""
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+POLL_S = 0.1
+_PR_SET_PDEATHSIG = 1
+
+
+@dataclass
+class Job:
+    """One report to run: its name, the reports it waits for, and the worker's job description."""
+
+    name: str
+    needs: tuple[str, ...]
+    spec: dict[str, Any]
+    log: Path
+    job_file: Path
+    result_file: Path
+    started: float | None = None
+    proc: subprocess.Popen | None = field(default=None, repr=False)
+
+
+def _libc() -> Any | None:
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+    except OSError:
+        return None
+
+
+def _die_with_parent_fn() -> Callable[[], None] | None:
+    libc, parent = _libc(), os.getpid()
+    if libc is None:
+        return None
+
+    def preexec() -> None:
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+        if os.getppid() != parent:  # the runner died before prctl took effect
+            os._exit(1)
+
+    return preexec
+
+
+def worker_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env.setdefault("MPLBACKEND", "Agg")
+    env.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
+    return env
+
+
+def _start(job: Job, cwd: str, preexec: Callable[[], None] | None) -> None:
+    job.job_file.write_text(json.dumps(job.spec, indent=2, default=str))
+    job.log.parent.mkdir(parents=True, exist_ok=True)
+    with open(job.log, "wb") as log:
+        job.proc = subprocess.Popen([sys.executable, "-m", "toolkit.runner.worker", str(job.job_file)],
+                                    cwd=cwd, env=worker_env(), stdin=subprocess.DEVNULL, stdout=log,
+                                    stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=preexec)
+    job.started = time.monotonic()
+
+
+def _collect(job: Job) -> dict[str, Any]:
+    try:
+        return json.loads(job.result_file.read_text())
+    except (OSError, ValueError):
+        tail = ""
+        try:
+            tail = job.log.read_text(errors="replace")[-800:].strip()
+        except OSError:
+            pass
+        return {"status": "failed", "error_type": "WorkerError",
+                "error_message": f"the worker process exited with code {job.proc.returncode if job.proc else '?'}"
+                                 + (f"; log tail: {tail}" if tail else ""),
+                "duration_seconds": round(time.monotonic() - (job.started or time.monotonic()), 2),
+                "html": None}
+
+
+def stop(jobs: list[Job], grace_s: float = 5.0) -> None:
+    """Terminate running workers (then kill those that linger)."""
+    running = [j for j in jobs if j.proc is not None and j.proc.poll() is None]
+    for j in running:
+        j.proc.terminate()
+    deadline = time.monotonic() + grace_s
+    for j in running:
+        try:
+            j.proc.wait(max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            j.proc.kill()
+            j.proc.wait()
+
+
+def run_jobs(jobs: list[Job], max_parallel: int, cwd: str,
+             on_start: Callable[[Job], None] = lambda j: None,
+             on_finish: Callable[[Job, dict[str, Any]], None] = lambda j, r: None) -> dict[str, dict[str, Any]]:
+    """Run ``jobs`` with at most ``max_parallel`` at once; a job starts once all its needs finished
+    (whatever their outcome). Jobs must be in an order where needs come first. Returns results by name.
+    """
+    preexec = _die_with_parent_fn()
+    pending = list(jobs)
+    running: list[Job] = []
+    results: dict[str, dict[str, Any]] = {}
+    try:
+        while pending or running:
+            for job in list(pending):
+                if len(running) >= max_parallel:
+                    break
+                if all(n in results for n in job.needs):
+                    pending.remove(job)
+                    _start(job, cwd, preexec)
+                    running.append(job)
+                    on_start(job)
+            if not running and pending:  # unreachable with a validated, acyclic config
+                raise RuntimeError(f"cannot schedule {', '.join(j.name for j in pending)}: unmet needs")
+            time.sleep(POLL_S)
+            for job in list(running):
+                if job.proc.poll() is not None:
+                    running.remove(job)
+                    results[job.name] = _collect(job)
+                    on_finish(job, results[job.name])
+    except BaseException:
+        stop(running)
+        raise
+    return results
