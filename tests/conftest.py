@@ -21,3 +21,25 @@ def shared_data() -> Path:
     if not (SHARED_DATA / "README.md").exists():
         pytest.fail(f"real data sets not found at {SHARED_DATA} (set CUSTKIT_SHARED_DATA)")
     return SHARED_DATA
+
+
+# Fixture notebooks (deliberately failing ones among them) are run by the runner tests, not by nbval.
+collect_ignore_glob = ["fixtures/*"]
+
+SMALL_DEMO_CUSTOMERS = 1500
+
+
+@pytest.fixture(scope="session")
+def small_demo_spec(tmp_path_factory) -> Path:
+    """The demo spec pointed at a small generated demo (1,500 customers) in a temporary folder."""
+    import yaml
+
+    folder = tmp_path_factory.mktemp("small_demo")
+    spec = yaml.safe_load((ROOT / "config" / "datasets" / "demo.yaml").read_text())
+    spec["name"] = "demo_small"
+    spec["title"] = f"Demo company, small ({SMALL_DEMO_CUSTOMERS:,} customers)"
+    spec["base"] = "data"
+    spec["generator"] = {**spec["generator"], "n_customers": SMALL_DEMO_CUSTOMERS, "out": "data"}
+    path = folder / "demo_small.yaml"
+    path.write_text(yaml.safe_dump(spec, sort_keys=False))
+    return path

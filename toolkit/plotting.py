@@ -1,18 +1,23 @@
 """The one plotting style of the toolkit: every figure titled, axes labelled, readable at 1280 px."""
 from __future__ import annotations
 
-import matplotlib
-
-matplotlib.use("Agg", force=False)
-import matplotlib.pyplot as plt  # noqa: E402
-import seaborn as sns  # noqa: E402
+import matplotlib.pyplot as plt
+import seaborn as sns
 
 PALETTE = ["#1f4e79", "#c0504d", "#9bbb59", "#8064a2", "#f79646", "#4bacc6", "#7f7f7f", "#2c7a7b"]
 FIGSIZE = (9, 4.8)
 
 
 def apply_style() -> None:
-    """Set the toolkit's seaborn/matplotlib style (call once per notebook)."""
+    """Set the toolkit's seaborn/matplotlib style (call once per notebook); figures show inline."""
+    try:
+        from IPython import get_ipython
+
+        shell = get_ipython()
+        if shell is not None and shell.__class__.__name__ == "ZMQInteractiveShell":
+            shell.run_line_magic("matplotlib", "inline")
+    except ImportError:  # pragma: no cover - IPython is a dependency
+        pass
     sns.set_theme(context="notebook", style="whitegrid", palette=PALETTE)
     plt.rcParams.update({
         "figure.figsize": FIGSIZE,

@@ -43,7 +43,17 @@ def show_table(frame: pd.DataFrame, caption: str, units: Mapping[str, str] | str
     """Display a table with a caption and a units line (escaped; at most ``max_rows`` rows)."""
     shown = frame.head(max_rows)
     styler = shown.style.format(precision=precision, thousands=",", escape="html", na_rep="–")
-    styler = styler.format_index(escape="html")
+    for col in shown.columns:
+        s = shown[col]
+        if pd.api.types.is_datetime64_any_dtype(s):
+            styler = styler.format(lambda v: "–" if pd.isna(v) else v.strftime("%Y-%m-%d"), subset=[col])
+        elif pd.api.types.is_float_dtype(s) and s.notna().any() and (s.dropna() % 1 == 0).all() \
+                and s.abs().max() >= 100:
+            styler = styler.format("{:,.0f}", subset=[col], na_rep="–")
+    if isinstance(shown.index, pd.DatetimeIndex):
+        styler = styler.format_index(lambda v: v.strftime("%Y-%m-%d"))
+    else:
+        styler = styler.format_index(escape="html")
     if not index:
         styler = styler.hide(axis="index")
     h = html.escape

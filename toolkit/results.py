@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_]*$")
-INTERACTIVE_DIR = Path("outputs") / "interactive"
+INTERACTIVE_DIR = Path(__file__).resolve().parents[1] / "outputs" / "interactive"
 
 
 class ResultNotFound(LookupError):

@@ -89,7 +89,7 @@ AGE_SD = 14.0
 # Explicit churn: Weibull proportional hazards in continuous time since acquisition (days).
 # h(t | x) = (k / s) * (t / s)**(k - 1) * exp(x'beta);  S(t | x) = exp(-(t / s)**k * exp(x'beta)).
 HAZ_SHAPE = 1.2
-HAZ_SCALE_DAYS = 1800.0
+HAZ_SCALE_DAYS = 1550.0
 HAZ_AGE_CENTRE = 45.0
 HR_REGION = {"North": 1.0, "South": 1.1, "East": 1.8, "West": 1.0, "Central": 1.05, "Coastal": 0.9}
 HR_ENTERPRISE = 0.6

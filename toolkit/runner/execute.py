@@ -61,7 +61,7 @@ def _die_with_parent_fn() -> Callable[[], None] | None:
 
 def worker_env() -> dict[str, str]:
     env = dict(os.environ)
-    env.setdefault("MPLBACKEND", "Agg")
+    env["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"  # figures inline in the report
     env.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
     return env
 

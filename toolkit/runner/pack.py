@@ -99,8 +99,8 @@ def _run_in(tmp: Path, config: PackConfig, reports: list[ReportSpec], only: list
     run_date = started.strftime("%Y-%m-%d %H:%M UTC")
     version = toolkit_version()
     params = {r.name: report_parameters(config, r, run_dir) for r in reports}
-    write_json_yaml = resolved_config(config, reports, params, run_id, only)
-    (tmp / "config.yaml").write_text(yaml.safe_dump(write_json_yaml, sort_keys=False, allow_unicode=True))
+    resolved = resolved_config(config, reports, params, run_id, only)
+    (tmp / "config.yaml").write_text(yaml.safe_dump(resolved, sort_keys=False, allow_unicode=True))
 
     jobs = []
     for r in reports:

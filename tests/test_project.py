@@ -1,0 +1,57 @@
+"""Project hygiene: one dependency list mirrored for conda, notebooks stored clean and parameterised."""
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+CONDA_NAMES = {"duckdb": "python-duckdb"}
+
+
+def _name(req: str) -> str:
+    return re.split(r"[<>=!~ \[]", req.strip(), maxsplit=1)[0].lower()
+
+
+def test_environment_yml_mirrors_pyproject():
+    pp = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    wanted = {_name(r) for r in pp["dependencies"] + pp["optional-dependencies"]["test"]}
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    have = {_name(d) for d in env["dependencies"] if isinstance(d, str)}
+    missing = {w for w in wanted if CONDA_NAMES.get(w, w) not in have}
+    assert not missing, f"environment.yml lacks {sorted(missing)}"
+    extra = have - {CONDA_NAMES.get(w, w) for w in wanted} - {"python", "pip"}
+    assert not extra, f"environment.yml lists {sorted(extra)} that pyproject.toml does not"
+
+
+def test_there_are_notebooks():
+    assert NOTEBOOKS, "notebooks/ holds no notebooks"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_stored_without_outputs_and_with_parameters_first(path):
+    nb = json.loads(path.read_text())
+    code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+    assert all(not c.get("outputs") and c.get("execution_count") is None for c in code), "strip outputs"
+    assert "parameters" in nb["cells"][0].get("metadata", {}).get("tags", []), "first cell must be tagged parameters"
+    src = "".join(nb["cells"][0]["source"])
+    for name in ("dataset", "run_dir", "privacy"):
+        assert re.search(rf"^{name}\s*=", src, re.M), f"parameter {name} missing"
+    assert re.match(r"\d\d_[a-z0-9_]+\.ipynb$", path.name), "notebooks are numbered: NN_name.ipynb"
+
+
+def test_every_configured_report_exists():
+    cfg = yaml.safe_load((ROOT / "config" / "reports.yaml").read_text())
+    for rep in cfg["reports"]:
+        assert (ROOT / rep["notebook"]).exists(), rep["notebook"]
+
+
+def test_readme_shows_the_two_commands():
+    text = (ROOT / "README.md").read_text()
+    assert "make reports" in text and "make test" in text
+    assert "make test" in (ROOT / ".ci" / "run").read_text()

@@ -1,0 +1,118 @@
+"""Command line: ``python -m toolkit run|demo|validate`` (also installed as ``custkit``).
+
+Expected user errors (bad config, unknown parameter, missing file, ``toolkit.data.DataError``)
+print one paragraph to stderr and exit with code 2; a run with a failed report exits with 1.
+"""
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from toolkit.runner.errors import RunnerError
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m toolkit", description="custkit: customer analytics report packs.")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = sub.add_parser("run", help="execute a report pack and render its HTML reports",
+                         description="Execute the notebooks of a report pack into a new run folder "
+                                     "<output_dir>/<run-id>/ and render them to HTML.")
+    run.add_argument("--config", default="config/reports.yaml", help="pack config (default: %(default)s)")
+    run.add_argument("--dataset", metavar="SPEC", help="dataset spec to use instead of the config's")
+    run.add_argument("--only", nargs="+", metavar="NAME",
+                     help="run only these reports (plus the reports they need)")
+    run.add_argument("--jobs", type=int, metavar="N", help="reports run at once (default: the config's)")
+    run.add_argument("--output-dir", metavar="DIR", help="where run folders go (default: the config's)")
+    run.add_argument("--run-id", metavar="ID", help="name of the run folder (default: UTC timestamp)")
+
+    demo = sub.add_parser("demo", help="write the synthetic demo dataset")
+    demo.add_argument("--out", default="data/demo", help="output folder (default: %(default)s)")
+    demo.add_argument("--seed", type=int, default=42, help="random seed (default: %(default)s)")
+    demo.add_argument("--customers", type=int, default=20000, help="number of customers (default: %(default)s)")
+
+    val = sub.add_parser("validate", help="load a dataset and print its data-quality report")
+    val.add_argument("--dataset", required=True, metavar="SPEC", help="dataset spec to validate")
+    return p
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from toolkit.runner.config import load_config
+    from toolkit.runner.pack import run_pack
+
+    if args.jobs is not None and args.jobs < 1:
+        raise RunnerError(f"--jobs must be at least 1, got {args.jobs}")
+    config = load_config(args.config, dataset=args.dataset, output_dir=args.output_dir, jobs=args.jobs)
+    outcome = run_pack(config, only=args.only, run_id=args.run_id, echo=lambda s: print(s, flush=True))
+    failed = [r["name"] for r in outcome.manifest["reports"] if r["status"] != "ok"]
+    if failed:
+        print(f"{len(failed)} report(s) failed: {', '.join(failed)}; "
+              f"{config.output_dir / 'latest'} not updated", flush=True)
+    else:
+        print(f"all {len(outcome.manifest['reports'])} report(s) ok; {config.output_dir / 'latest'} -> "
+              f"{outcome.run_id}", flush=True)
+    print(f"Report index: {outcome.index}", flush=True)
+    return outcome.exit_code
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from toolkit.data.demo import write_demo
+
+    write_demo(Path(args.out), seed=args.seed, n_customers=args.customers)
+    print(f"demo dataset written to {args.out}")
+    return EXIT_OK
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from toolkit.data import load_dataset
+
+    if not Path(args.dataset).is_file():
+        raise RunnerError(f"dataset spec {args.dataset} not found")
+    ds = load_dataset(args.dataset)
+    print(ds.report.to_frame().to_string())
+    return EXIT_OK
+
+
+def _is_user_error(exc: BaseException) -> bool:
+    if isinstance(exc, RunnerError):
+        return True
+    from toolkit.runner.dataset import is_data_error
+
+    return is_data_error(exc)
+
+
+def _sigterm(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse ``argv`` and run the command; return the exit code."""
+    args = _parser().parse_args(argv)
+    handler = {"run": cmd_run, "demo": cmd_demo, "validate": cmd_validate}[args.command]
+    previous = signal.signal(signal.SIGTERM, _sigterm)
+    try:
+        return handler(args)
+    except KeyboardInterrupt:
+        print("interrupted: the unfinished run was removed; earlier runs are untouched", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except ImportError as exc:
+        if args.command in ("demo", "validate") and "toolkit.data" in str(exc):
+            print(f"error: {args.command} needs toolkit.data, which cannot be imported: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+        raise
+    except Exception as exc:
+        if not _is_user_error(exc):
+            raise
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

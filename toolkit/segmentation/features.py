@@ -1,0 +1,127 @@
+"""The one per-customer summary every segmentation view is built from.
+
+:func:`customer_features` computes recency, frequency and monetary value (and a few companions)
+once, vectorised, from the transactions up to and including the as-of date; nothing dated after
+it is used. Definitions (``as_of`` is a calendar day; amounts are net revenue, returns negative):
+
+* ``frequency`` — distinct orders with a positive amount (purchase occasions); 0 for customers
+  who never bought (``potential``).
+* ``recency_days`` — whole days from the last purchase to the as-of date.
+* ``monetary`` — net revenue to date (purchases minus returns).
+* ``avg_order_value`` — gross purchase revenue per order (returns excluded).
+* ``tenure_days`` — days from the first purchase to the as-of date.
+* ``mean_gap_days`` — mean days between orders for repeat buyers, ``(last - first) / (frequency - 1)``.
+* ``revenue_12m`` — net revenue of the 365 days up to the as-of date.
+
+Customer attributes (region, customer type, demographics, explicit churn) are joined from the
+customers table when there is one; customers acquired after the as-of date are left out.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+CUSTOMER_ATTRIBUTES = ("region", "customer_type", "acquisition_date", "acquisition_channel", "age", "gender",
+                       "income", "occupation", "segment", "churn_date")
+ZERO_FILL = ("frequency", "gross_revenue", "monetary", "revenue_12m", "returns_value", "n_lines")
+MIN_RATE_DAYS = 90  # purchase rate of customers younger than this is measured over this many days
+BEHAVIOUR = ("recency_days", "frequency", "monetary", "avg_order_value", "tenure_days", "mean_gap_days",
+             "revenue_12m", "n_categories", "return_share")
+
+
+def _day(as_of) -> pd.Timestamp:
+    return pd.Timestamp(as_of).normalize()
+
+
+def clip_to_as_of(frame: pd.DataFrame, as_of, column: str = "date") -> pd.DataFrame:
+    """Rows dated on or before the as-of day (any time of that day)."""
+    end = _day(as_of) + pd.Timedelta(days=1)
+    return frame.loc[frame[column] < end]
+
+
+def customer_features(transactions: pd.DataFrame, customers: pd.DataFrame | None = None, as_of=None, *,
+                      exclude_outliers: bool = False) -> pd.DataFrame:
+    """One row per customer (index ``customer_id``): RFM and companion features at ``as_of``.
+
+    ``as_of`` defaults to the last transaction day. With ``exclude_outliers`` rows the loader
+    flagged in ``is_outlier`` are left out.
+    """
+    as_of = _day(as_of if as_of is not None else transactions["date"].max())
+    tx = clip_to_as_of(transactions, as_of)
+    if exclude_outliers and "is_outlier" in tx.columns:
+        tx = tx.loc[~tx["is_outlier"].astype(bool)]
+    day = tx["date"].dt.normalize()
+    pos = tx["amount"] > 0
+    buy = tx.loc[pos]
+    g_all = tx.groupby("customer_id", sort=True)
+    g_buy = buy.groupby("customer_id", sort=True)
+    out = pd.DataFrame({
+        "first_purchase": day[pos].groupby(buy["customer_id"]).min(),
+        "last_purchase": day[pos].groupby(buy["customer_id"]).max(),
+        "frequency": g_buy["order_id"].nunique(),
+        "gross_revenue": g_buy["amount"].sum(),
+        "n_lines": g_buy["amount"].size(),
+    })
+    out = out.join(g_all["amount"].sum().rename("monetary"), how="outer")
+    recent = tx["date"] >= as_of - pd.Timedelta(days=364)
+    out["revenue_12m"] = tx.loc[recent].groupby("customer_id")["amount"].sum()
+    out["returns_value"] = -tx.loc[~pos].groupby("customer_id")["amount"].sum()
+    if "category" in tx.columns and tx["category"].notna().any():
+        out["n_categories"] = g_buy["category"].nunique()
+    else:
+        out["n_categories"] = np.nan
+    out.index.name = "customer_id"
+    for c in ZERO_FILL:
+        out[c] = out[c].fillna(0)
+    out["frequency"] = out["frequency"].astype("int64")
+    out["recency_days"] = (as_of - out["last_purchase"]).dt.days.astype("float64")
+    out["tenure_days"] = (as_of - out["first_purchase"]).dt.days.astype("float64")
+    span = (out["last_purchase"] - out["first_purchase"]).dt.days
+    out["mean_gap_days"] = (span / (out["frequency"] - 1)).where(out["frequency"] > 1)
+    out["avg_order_value"] = (out["gross_revenue"] / out["frequency"]).where(out["frequency"] > 0)
+    out["lines_per_order"] = (out["n_lines"] / out["frequency"]).where(out["frequency"] > 0)
+    out["purchase_rate"] = (out["frequency"] / np.maximum(out["tenure_days"], MIN_RATE_DAYS) * 365.25).where(
+        out["frequency"] > 0)
+    out["return_share"] = (out["returns_value"] / out["gross_revenue"]).where(out["gross_revenue"] > 0)
+
+    if customers is not None:
+        cu = customers.drop_duplicates("customer_id").set_index("customer_id")
+        if "acquisition_date" in cu.columns:
+            cu = cu.loc[~(cu["acquisition_date"] >= as_of + pd.Timedelta(days=1))]
+        attrs = [c for c in CUSTOMER_ATTRIBUTES if c in cu.columns]
+        out = cu[attrs].join(out, how="outer")
+        out.index.name = "customer_id"
+        for c in ZERO_FILL:
+            out[c] = out[c].fillna(0)
+        out["frequency"] = out["frequency"].astype("int64")
+        if "churn_date" in out.columns:
+            out["churned"] = out["churn_date"].notna() & (out["churn_date"] <= as_of)
+            out.loc[out["churn_date"] > as_of, "churn_date"] = pd.NaT
+    if "churned" not in out.columns:
+        out["churned"] = False
+    if "region" not in out.columns:
+        out["region"] = "unknown"
+    out["region"] = out["region"].fillna("unknown").astype(str)
+    if "customer_type" in out.columns:
+        out["customer_type"] = out["customer_type"].astype(object).where(out["customer_type"].notna(), "unknown")
+    else:
+        out["customer_type"] = "unknown"
+    out["is_buyer"] = out["frequency"] > 0
+    out.attrs["as_of"] = as_of
+    return out.sort_index()
+
+
+def category_revenue(transactions: pd.DataFrame, as_of=None, column: str = "category") -> pd.DataFrame:
+    """Gross purchase revenue per customer and category (customers x categories); empty without categories."""
+    if column not in transactions.columns or transactions[column].isna().all():
+        return pd.DataFrame()
+    tx = transactions if as_of is None else clip_to_as_of(transactions, as_of)
+    tx = tx.loc[tx["amount"] > 0]
+    return tx.pivot_table(index="customer_id", columns=column, values="amount", aggfunc="sum",
+                          fill_value=0.0, observed=True)
+
+
+def features_from_dataset(ds, as_of=None, **kwargs) -> pd.DataFrame:
+    """:func:`customer_features` for a loaded :class:`~toolkit.data.Dataset` (``as_of`` defaults to ``ds.as_of``)."""
+    ds.require("transactions")
+    return customer_features(ds.transactions, ds.customers, as_of if as_of is not None else ds.as_of, **kwargs)
