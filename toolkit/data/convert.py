@@ -37,8 +37,9 @@ def to_numbers(s: pd.Series, decimal: str = ".", thousands: str | None = None) -
     if decimal != ".":
         clean = clean.str.replace(decimal, ".", regex=False)
     vals = pd.to_numeric(clean.mask(empty), errors="coerce").astype(float)
-    bad = vals.isna() & ~empty
-    vals = vals.mask(~np.isfinite(vals.fillna(0.0)))
+    infinite = ~np.isfinite(vals.fillna(0.0))
+    bad = (vals.isna() | infinite) & ~empty
+    vals = vals.mask(infinite)
     return vals, bad.fillna(False).astype(bool)
 
 
