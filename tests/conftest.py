@@ -43,3 +43,13 @@ def small_demo_spec(tmp_path_factory) -> Path:
     path = folder / "demo_small.yaml"
     path.write_text(yaml.safe_dump(spec, sort_keys=False))
     return path
+
+
+@pytest.fixture(scope="session")
+def demo_pack_run(small_demo_spec, tmp_path_factory):
+    """The whole report pack (config/reports.yaml) run once on the small demo; returns the RunOutcome."""
+    from toolkit.runner import load_config, run_pack
+
+    out = tmp_path_factory.mktemp("runs")
+    cfg = load_config(ROOT / "config" / "reports.yaml", dataset=str(small_demo_spec), output_dir=str(out))
+    return run_pack(cfg, echo=lambda *a, **k: None)

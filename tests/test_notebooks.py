@@ -6,17 +6,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from toolkit.runner import load_config, run_pack
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
-def demo_run(small_demo_spec, tmp_path_factory):
-    out = tmp_path_factory.mktemp("runs")
-    cfg = load_config(ROOT / "config" / "reports.yaml", dataset=str(small_demo_spec), output_dir=str(out))
-    outcome = run_pack(cfg, echo=lambda *a, **k: None)
-    return outcome
+def demo_run(demo_pack_run):
+    return demo_pack_run
 
 
 def test_whole_pack_runs_on_small_demo(demo_run):

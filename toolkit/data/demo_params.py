@@ -32,14 +32,14 @@ SEGMENT_TILT = {
 # BG/NBD in WEEKLY units: purchase rate lambda ~ Gamma(shape=r, rate=alpha) (mean r/alpha per
 # week); dropout probability after each repeat purchase p ~ Beta(a, b).
 BGNBD = {
-    "enterprise_key": dict(r=3.0, alpha=10.0, a=0.5, b=9.0),
-    "enterprise_standard": dict(r=2.0, alpha=20.0, a=0.6, b=6.0),
-    "individual_regular": dict(r=1.5, alpha=10.0, a=0.7, b=5.0),
-    "individual_occasional": dict(r=0.8, alpha=16.0, a=1.0, b=3.0),
+    "enterprise_key": dict(r=4.0, alpha=10.0, a=0.8, b=16.0),
+    "enterprise_standard": dict(r=3.0, alpha=20.0, a=0.9, b=11.0),
+    "individual_regular": dict(r=2.5, alpha=12.5, a=1.0, b=8.0),
+    "individual_occasional": dict(r=1.5, alpha=40.0, a=1.2, b=3.5),
 }
 # Gamma-Gamma spend per purchase occasion: z ~ Gamma(shape=p, rate=nu), nu ~ Gamma(shape=q,
 # rate=gamma); population mean spend = p * gamma / (q - 1).
-GG_P, GG_Q = 8.0, 24.0
+GG_P, GG_Q = 10.0, 30.0
 MEAN_SPEND = {
     "enterprise_key": 3000.0,
     "enterprise_standard": 600.0,
