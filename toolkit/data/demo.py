@@ -181,12 +181,14 @@ def _transactions(rng_mess, c, ch, orders, lines, sku_codes, sku_price, ids, sta
 
     # junk copies: future-dated (customers without explicit churn), empty id, bad date
     no_churn = np.flatnonzero(ch["churn_day"][cust] == NONE)
-    fut_src = np.sort(rng_mess.choice(no_churn, size=N_FUTURE, replace=False))
-    fut_day = end_day + rng_mess.integers(1, 91, size=N_FUTURE)
+    fut_src = np.sort(rng_mess.choice(no_churn, size=min(N_FUTURE, len(no_churn)), replace=False))
+    fut_day = end_day + rng_mess.integers(1, 91, size=len(fut_src))
     rest = np.setdiff1d(np.arange(n_lines), fut_src)
-    junk = rng_mess.choice(rest, size=N_EMPTY_ID + N_BAD_DATE, replace=False)
-    empty_src, bad_src = np.sort(junk[:N_EMPTY_ID]), np.sort(junk[N_EMPTY_ID:])
-    bad_str = np.array([BAD_DATES[i % len(BAD_DATES)] for i in range(N_BAD_DATE)], dtype=object)
+    n_empty = min(N_EMPTY_ID, len(rest) // 2)
+    n_bad = min(N_BAD_DATE, len(rest) - n_empty)
+    junk = rng_mess.choice(rest, size=n_empty + n_bad, replace=False)
+    empty_src, bad_src = np.sort(junk[:n_empty]), np.sort(junk[n_empty:])
+    bad_str = np.array([BAD_DATES[i % len(BAD_DATES)] for i in range(len(bad_src))], dtype=object)
 
     base_inv = inv_num.astype(str).astype(object)
     date_str = _dates(start, day)
@@ -282,7 +284,7 @@ def _customers_df(rng_mess, c, ch, ids, start):
     return df.iloc[pos[order]].reset_index(drop=True), int(len(dup))
 
 
-def _truth_df(c, ch, tr, ids, start, end_day):
+def _truth_df(c, ch, tr, ids, start):
     seg_names = np.array(list(dp.SEGMENTS) + ["potential"], dtype=object)
     seg = np.where(c["seg"] >= 0, c["seg"], len(dp.SEGMENTS))
     alive = (~c["potential"]) & (tr["drop_day"] == NONE) & (ch["churn_day"] == NONE)
@@ -439,6 +441,10 @@ def _ground_truth(*, seed, n, start, end, end_day, window_days, P, c, ch, tr, or
         "transactions.csv messiness is listed under injected.transactions; dropping empty-id, "
         "unparsable-date and future rows, removing exact duplicates and dividing the listed outliers "
         "by 100 restores the clean data (returns are genuine and stay).",
+        "Segments separate on log mean spend per order (KMeans on it alone: ARI ~0.97-0.99); "
+        "frequency and recency carry much within-segment spread (tenure 6-30 months, BG/NBD "
+        "dropout, explicit churn), so equal-weight standardised (log spend, log1p frequency, "
+        "recency) KMeans gives ARI ~0.25; down-weighting them (1, 0.5, 0.3) gives ~0.97.",
         "Survey constructs are latent scores in SD units; construct_means_by_region are their means.",
         "With regional_differences=False every region has identical parameters.",
     ]
@@ -526,7 +532,7 @@ def write_demo(
         "market_share": _fmt([m[2] for m in mkt], 3), "price_index": _fmt([m[3] for m in mkt], 3),
         "growth": _fmt([m[4] for m in mkt], 3),
     })
-    truth_df = _truth_df(c, ch, tr, ids, start_d, end_day)
+    truth_df = _truth_df(c, ch, tr, ids, start_d)
 
     frames = {
         "transactions.csv": tx, "customers.csv": cust_df, "marketing_spend.csv": mk_df,

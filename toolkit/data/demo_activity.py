@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import demo_params as dp
-from .demo_purchases import NONE, _choice_rows
+from .demo_purchases import NONE
 
 MONTH_DAYS = 30.4375
 
@@ -194,9 +194,7 @@ def make_interactions(rng: np.random.Generator, c: dict, ch: dict, end_day: int)
                 parts.append((own, day, chan, np.full(len(own), ki), outc, np.full(len(own), is_pre)))
     own, day, chan, kind, outc, pre = (np.concatenate([p[i] for p in parts]) for i in range(6))
     o = np.lexsort((outc, chan, kind, own, day))
-    outcome_labels = []
-    for ki, kd in enumerate(kinds):
-        outcome_labels.append(dp.CONTACT_OUTCOMES[kd][0])
+    outcome_labels = [dp.CONTACT_OUTCOMES[kd][0] for kd in kinds]
     out_str = np.empty(len(o), dtype=object)
     kind_o, outc_o = kind[o], outc[o]
     for ki, labels in enumerate(outcome_labels):
