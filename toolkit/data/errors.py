@@ -58,3 +58,7 @@ class SpecError(DataError):
 
 class MissingTableError(DataError):
     """A notebook needs a table that the dataset does not provide."""
+
+
+class InsufficientDataError(DataError):
+    """The data loaded fine but cannot support an analysis (one customer, one region, no churners...)."""

@@ -12,6 +12,11 @@ it is used. Definitions (``as_of`` is a calendar day; amounts are net revenue, r
 * ``tenure_days`` — days from the first purchase to the as-of date.
 * ``mean_gap_days`` — mean days between orders for repeat buyers, ``(last - first) / (frequency - 1)``.
 * ``revenue_12m`` — net revenue of the 365 days up to the as-of date.
+* ``purchase_rate`` (orders per year of tenure, at least 90 days), ``lines_per_order``,
+  ``n_categories`` and ``return_share`` (returns / gross revenue) — further clustering candidates.
+* ``last_activity`` — the last day with any transaction, purchases or returns (customers whose
+  only rows in the period are returns have a last activity but no purchase) and
+  ``days_since_activity`` counted from it.
 
 Customer attributes (region, customer type, demographics, explicit churn) are joined from the
 customers table when there is one; customers acquired after the as-of date are left out.
@@ -25,8 +30,6 @@ CUSTOMER_ATTRIBUTES = ("region", "customer_type", "acquisition_date", "acquisiti
                        "income", "occupation", "segment", "churn_date")
 ZERO_FILL = ("frequency", "gross_revenue", "monetary", "revenue_12m", "returns_value", "n_lines")
 MIN_RATE_DAYS = 90  # purchase rate of customers younger than this is measured over this many days
-BEHAVIOUR = ("recency_days", "frequency", "monetary", "avg_order_value", "tenure_days", "mean_gap_days",
-             "revenue_12m", "n_categories", "return_share")
 
 
 def _day(as_of) -> pd.Timestamp:
@@ -63,6 +66,7 @@ def customer_features(transactions: pd.DataFrame, customers: pd.DataFrame | None
         "n_lines": g_buy["amount"].size(),
     })
     out = out.join(g_all["amount"].sum().rename("monetary"), how="outer")
+    out["last_activity"] = day.groupby(tx["customer_id"]).max()
     recent = tx["date"] >= as_of - pd.Timedelta(days=364)
     out["revenue_12m"] = tx.loc[recent].groupby("customer_id")["amount"].sum()
     out["returns_value"] = -tx.loc[~pos].groupby("customer_id")["amount"].sum()
@@ -73,9 +77,12 @@ def customer_features(transactions: pd.DataFrame, customers: pd.DataFrame | None
     out.index.name = "customer_id"
     for c in ZERO_FILL:
         out[c] = out[c].fillna(0)
+    for c in ("gross_revenue", "monetary", "revenue_12m", "returns_value"):
+        out[c] = out[c].round(6)  # sums of purchases and returns that cancel leave float noise like 1e-14
     out["frequency"] = out["frequency"].astype("int64")
     out["recency_days"] = (as_of - out["last_purchase"]).dt.days.astype("float64")
     out["tenure_days"] = (as_of - out["first_purchase"]).dt.days.astype("float64")
+    out["days_since_activity"] = (as_of - out["last_activity"]).dt.days.astype("float64")
     span = (out["last_purchase"] - out["first_purchase"]).dt.days
     out["mean_gap_days"] = (span / (out["frequency"] - 1)).where(out["frequency"] > 1)
     out["avg_order_value"] = (out["gross_revenue"] / out["frequency"]).where(out["frequency"] > 0)
@@ -97,6 +104,8 @@ def customer_features(transactions: pd.DataFrame, customers: pd.DataFrame | None
         if "churn_date" in out.columns:
             out["churned"] = out["churn_date"].notna() & (out["churn_date"] <= as_of)
             out.loc[out["churn_date"] > as_of, "churn_date"] = pd.NaT
+        elif "churned" in cu.columns:  # a flag without a date cannot be placed in time: taken as is
+            out["churned"] = cu["churned"].reindex(out.index).fillna(False).astype(bool)
     if "churned" not in out.columns:
         out["churned"] = False
     if "region" not in out.columns:
@@ -107,7 +116,6 @@ def customer_features(transactions: pd.DataFrame, customers: pd.DataFrame | None
     else:
         out["customer_type"] = "unknown"
     out["is_buyer"] = out["frequency"] > 0
-    out.attrs["as_of"] = as_of
     return out.sort_index()
 
 
@@ -125,3 +133,15 @@ def features_from_dataset(ds, as_of=None, **kwargs) -> pd.DataFrame:
     """:func:`customer_features` for a loaded :class:`~toolkit.data.Dataset` (``as_of`` defaults to ``ds.as_of``)."""
     ds.require("transactions")
     return customer_features(ds.transactions, ds.customers, as_of if as_of is not None else ds.as_of, **kwargs)
+
+
+def feature_summary(features: pd.DataFrame,
+                    columns: tuple[str, ...] = ("recency_days", "frequency", "monetary", "avg_order_value",
+                                                "revenue_12m", "tenure_days")) -> pd.DataFrame:
+    """Distribution of the main features over the buyers: mean, quartiles, 90th percentile, maximum."""
+    b = features.loc[features["frequency"] > 0, [c for c in columns if c in features.columns]]
+    q = b.quantile([0.25, 0.5, 0.75, 0.9]).T
+    q.columns = ["p25", "median", "p75", "p90"]
+    out = pd.concat([b.count().rename("customers"), b.mean().rename("mean"), q, b.max().rename("max")], axis=1)
+    out.index.name = "feature"
+    return out
