@@ -1,0 +1,24 @@
+"""Customer lifetime value: RFM summaries, buy-till-you-die and spend models, CLV and business figures.
+
+    from toolkit.clv import rfm_summary, BetaGeo, ParetoNBD, GammaGamma
+    rfm = rfm_summary(transactions, observation_end="1998-06-30", calibration_end="1997-09-30")
+    bg = BetaGeo().fit(rfm)                 # print(bg.summary())
+    gg = GammaGamma().fit(rfm)
+    clv = gg.customer_lifetime_value(bg, rfm, horizon=12, discount_rate=0.01, time_unit="M")
+"""
+from .base import BaseModel, ConvergenceError, FitDiagnostics
+from .bgnbd import BetaGeo, ModifiedBetaGeo
+from .business import cac, clv_cac, formula_cltv, value_tiers
+from .gammagamma import GammaGamma
+from .paretonbd import ParetoNBD
+from .simulate import simulate_bgnbd, simulate_paretonbd, simulate_transactions
+from .special import hyp2f1, log_hyp2f1
+from .summary import TIME_UNITS, rfm_summary, unit_days
+from .value import customer_lifetime_value, discount_factors
+
+__all__ = [
+    "BaseModel", "BetaGeo", "ConvergenceError", "FitDiagnostics", "GammaGamma", "ModifiedBetaGeo",
+    "ParetoNBD", "TIME_UNITS", "cac", "clv_cac", "customer_lifetime_value", "discount_factors",
+    "formula_cltv", "hyp2f1", "log_hyp2f1", "rfm_summary", "simulate_bgnbd", "simulate_paretonbd",
+    "simulate_transactions", "unit_days", "value_tiers",
+]

@@ -9,18 +9,35 @@ positive and is what the log-parametrisation supports.
 """
 from __future__ import annotations
 
+import inspect
 import math
 import warnings
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any, Sequence, Union
 
 import numpy as np
 import pandas as pd
 from scipy import optimize
 
-__all__ = ["ConvergenceError", "FitDiagnostics", "BaseModel", "RFMData", "as_rfm"]
+try:  # BLAS threads only add start-up and spin-wait costs to the tiny linear algebra of a fit
+    from threadpoolctl import threadpool_limits
+except ImportError:  # pragma: no cover
+    threadpool_limits = None
+
+__all__ = ["ConvergenceError", "FitDiagnostics", "BaseModel", "RFMData", "as_rfm", "customer_arrays",
+           "unique_rows"]
 
 Z95 = 1.959963984540054
+
+#: Per-customer inputs: an array, a Series, a list or a scalar (broadcast against the others).
+ArrayLike = Union[np.ndarray, pd.Series, Sequence[float], float]
+#: ``frequency`` may instead be an rfm_summary DataFrame holding all the columns.
+RFMInput = Union[pd.DataFrame, np.ndarray, pd.Series, Sequence[float]]
+
+
+def wdot(a: np.ndarray, b: np.ndarray) -> float:
+    """Sum of a*b without BLAS (np.dot's thread start-up costs ms on busy machines)."""
+    return float(np.add.reduce(a * b))
 
 
 class ConvergenceError(RuntimeError):
@@ -113,7 +130,8 @@ def unique_rows(*columns: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
     return [np.asarray(c)[rep] for c in columns], inv
 
 
-def customer_arrays(frequency, recency=None, T=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def customer_arrays(frequency: RFMInput, recency: ArrayLike | None = None,
+                    T: ArrayLike | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """frequency, recency, T as float arrays, from arrays or an rfm_summary DataFrame."""
     if isinstance(frequency, pd.DataFrame):
         f = frequency
@@ -125,7 +143,8 @@ def customer_arrays(frequency, recency=None, T=None) -> tuple[np.ndarray, np.nda
     return x, tx, T_
 
 
-def as_rfm(frequency, recency=None, T=None, weights=None, time_unit: str | None = None) -> RFMData:
+def as_rfm(frequency: RFMInput, recency: ArrayLike | None = None, T: ArrayLike | None = None,
+           weights: ArrayLike | None = None, time_unit: str | None = None) -> RFMData:
     """Validate RFM inputs (arrays or an rfm_summary DataFrame) and collapse identical rows."""
     if isinstance(frequency, pd.DataFrame):
         frame = frequency
@@ -185,6 +204,20 @@ class BaseModel:
         self.tol = tol
         self.subsample = subsample
         self.random_state = random_state
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """Constructor parameters (scikit-learn convention)."""
+        names = [p for p in inspect.signature(type(self).__init__).parameters if p != "self"]
+        return {n: getattr(self, n) for n in names}
+
+    def set_params(self, **params: Any) -> "BaseModel":
+        """Set constructor parameters (scikit-learn convention); returns self."""
+        valid = self.get_params()
+        for k, v in params.items():
+            if k not in valid:
+                raise ValueError(f"invalid parameter {k!r} for {type(self).__name__}")
+            setattr(self, k, v)
+        return self
 
     # -- to be provided by each model ---------------------------------------------------------
     def _loglik_grad(self, theta: np.ndarray, data: Any, grad: bool = True) -> tuple[float, np.ndarray | None]:
@@ -246,6 +279,12 @@ class BaseModel:
             options={"maxiter": self.max_iter, "ftol": 1e-15, "gtol": 1e-10, "maxcor": 20})
 
     def _fit(self, data: Any) -> "BaseModel":
+        if threadpool_limits is None:
+            return self._fit_impl(data)
+        with threadpool_limits(limits=1, user_api="blas"):
+            return self._fit_impl(data)
+
+    def _fit_impl(self, data: Any) -> "BaseModel":
         n_obs = self._n_obs(data)
         work, subsampled = data, False
         if self.subsample is not None and self._n_rows(data) > self.subsample:

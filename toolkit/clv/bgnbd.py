@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import digamma, gammaln
 
-from .base import BaseModel, RFMData, as_rfm, customer_arrays, unique_rows
+from .base import ArrayLike, BaseModel, RFMData, RFMInput, as_rfm, customer_arrays, unique_rows, wdot
 from .special import hyp2f1, log_hyp2f1
 
 __all__ = ["BetaGeo", "ModifiedBetaGeo"]
@@ -30,7 +30,8 @@ class BetaGeo(BaseModel):
     model_name = "BG/NBD"
     _modified = False
 
-    def fit(self, frequency, recency=None, T=None, weights=None) -> "BetaGeo":
+    def fit(self, frequency: RFMInput, recency: ArrayLike | None = None, T: ArrayLike | None = None,
+            weights: ArrayLike | None = None) -> "BetaGeo":
         """Maximum-likelihood fit; identical (frequency, recency, T) rows are weighted, not repeated."""
         data = as_rfm(frequency, recency, T, weights)
         self.time_unit_ = data.time_unit
@@ -77,25 +78,25 @@ class BetaGeo(BaseModel):
         ll_row = a1[xi] + m + np.log(s)
         if per_row:
             return ll_row
-        ll = float(np.dot(w, ll_row))
+        ll = float(wdot(w, ll_row))
         if not grad:
             return ll, None
         p4 = e4 / s   # posterior weight of "dropped out after the last purchase"
         p3 = 1.0 - p4
         wx = np.bincount(xi, weights=w, minlength=len(xu))
-        dr = np.dot(wx, digamma(r + xu) - digamma(r) + np.log(alpha)) - np.dot(w, p3 * lT + p4 * lt)
-        dalpha = r / alpha * wx.sum() - np.dot(w * rx, p3 / (alpha + Tu)[Ti] + p4 / (alpha + tu)[ti])
+        dr = wdot(wx, digamma(r + xu) - digamma(r) + np.log(alpha)) - wdot(w, p3 * lT + p4 * lt)
+        dalpha = r / alpha * wx.sum() - wdot(w * rx, p3 / (alpha + Tu)[Ti] + p4 / (alpha + tu)[ti])
         wp4 = np.bincount(xi, weights=w * p4, minlength=len(xu))
         wp3 = wx - wp4
-        da = np.dot(wp3, d3a) + np.dot(wp4, d4a)
-        db = np.dot(wp3, d3b) + np.dot(wp4, d4b)
+        da = wdot(wp3, d3a) + wdot(wp4, d4a)
+        db = wdot(wp3, d3b) + wdot(wp4, d4b)
         return ll, np.array([dr, dalpha, da, db])
 
     def _start_values(self, data) -> list[np.ndarray]:
         x, tx, T, w = data.x, data.tx, data.T, data.w
-        rate_all = max(np.dot(w, x) / np.dot(w, T), 1e-4)
+        rate_all = max(wdot(w, x) / wdot(w, T), 1e-4)
         rep = x > 0
-        rate_rep = max(np.dot(w[rep], x[rep]) / max(np.dot(w[rep], tx[rep]), 1e-9), rate_all) if rep.any() else rate_all
+        rate_rep = max(wdot(w[rep], x[rep]) / max(wdot(w[rep], tx[rep]), 1e-9), rate_all) if rep.any() else rate_all
         out = []
         for r in (0.25, 1.0, 3.0):
             for rate in (rate_all, rate_rep):
@@ -104,7 +105,8 @@ class BetaGeo(BaseModel):
         return out
 
     # ------------------------------------------------------------------------------ predictions
-    def loglik(self, frequency, recency=None, T=None) -> np.ndarray:
+    def loglik(self, frequency: RFMInput, recency: ArrayLike | None = None,
+               T: ArrayLike | None = None) -> np.ndarray:
         """Per-customer log-likelihood at the fitted parameters (aligned with the input)."""
         x, tx, T_ = customer_arrays(frequency, recency, T)
         rows = RFMData(x, np.minimum(tx, T_), T_, np.ones_like(x))
@@ -119,7 +121,8 @@ class BetaGeo(BaseModel):
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.where(x > 0, np.log(a) - np.log(np.maximum(b + x - 1, 1e-300)) + lr, -np.inf)
 
-    def prob_alive(self, frequency, recency=None, T=None) -> np.ndarray:
+    def prob_alive(self, frequency: RFMInput, recency: ArrayLike | None = None,
+                   T: ArrayLike | None = None) -> np.ndarray:
         """P(customer still active at T | x, t_x, T)."""
         x, tx, T_ = customer_arrays(frequency, recency, T)
         return 1.0 / (1.0 + np.exp(self._dropout_odds_log(x, tx, T_)))
@@ -146,7 +149,7 @@ class BetaGeo(BaseModel):
             return self._bracket(t, xu, Tu)[..., inv]
         return self._bracket(t, x, T_)
 
-    def expected_purchases(self, t) -> np.ndarray:
+    def expected_purchases(self, t: ArrayLike) -> np.ndarray:
         """E[X(t)]: expected repeat purchases in (0, t] of a customer who made a first purchase at 0."""
         r, alpha, a, b = self._theta()
         t = np.asarray(t, float)
@@ -155,7 +158,9 @@ class BetaGeo(BaseModel):
         out = pref * self._bracket(t, zero, zero)
         return out
 
-    def conditional_expected_purchases(self, t, frequency, recency=None, T=None) -> np.ndarray:
+    def conditional_expected_purchases(self, t: ArrayLike, frequency: RFMInput,
+                                       recency: ArrayLike | None = None,
+                                       T: ArrayLike | None = None) -> np.ndarray:
         """E[Y(t) | x, t_x, T]: expected purchases in (T, T + t]; ``t`` broadcasts against customers
         (scalar, per customer, or an (H, 1) column giving an (H, n) array)."""
         r, alpha, a, b = self._theta()

@@ -28,7 +28,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import digamma, gammaln
 
-from .base import BaseModel, RFMData, as_rfm, customer_arrays, unique_rows
+from .base import ArrayLike, BaseModel, RFMData, RFMInput, as_rfm, customer_arrays, unique_rows, wdot
 from .special import hyp2f1_a1, log_hyp2f1
 
 __all__ = ["ParetoNBD"]
@@ -52,10 +52,7 @@ def log_tail(x: np.ndarray, t: np.ndarray, r: float, alpha: float, s: float, bet
     """log J(t) for each (x, t) and, with ``grad``, its gradient in (r, alpha, s, beta): shape (n, 4)."""
     x = np.asarray(x, float)
     t = np.asarray(t, float)
-    big_alpha, B, S, dB, dS = _branch(alpha, beta)
-    k = r + s + x
-    eB = r + x if big_alpha else np.full_like(x, s + 1.0)
-    eS = np.full_like(x, s + 1.0) if big_alpha else r + x
+    _, B, S, _, _ = _branch(alpha, beta)
     z = (B - S) / (B + t)
     out = np.empty_like(x)
     g = np.empty((len(x), 4)) if grad else None
@@ -156,7 +153,8 @@ class ParetoNBD(BaseModel):
     param_names = ("r", "alpha", "s", "beta")
     model_name = "Pareto/NBD"
 
-    def fit(self, frequency, recency=None, T=None, weights=None) -> "ParetoNBD":
+    def fit(self, frequency: RFMInput, recency: ArrayLike | None = None, T: ArrayLike | None = None,
+            weights: ArrayLike | None = None) -> "ParetoNBD":
         """Maximum-likelihood fit; identical (frequency, recency, T) rows are weighted, not repeated."""
         data = as_rfm(frequency, recency, T, weights)
         self.time_unit_ = data.time_unit
@@ -196,12 +194,11 @@ class ParetoNBD(BaseModel):
         ll_row = logC + logA + m + np.log(D)
         if per_row:
             return ll_row
-        ll = float(np.dot(w, ll_row))
+        ll = float(wdot(w, ll_row))
         if not grad:
             return ll, None
-        n = len(x)
         wx = np.bincount(xi, weights=w, minlength=len(xu))
-        g_C = np.array([np.dot(wx, digamma(r + xu) - digamma(r)) + w.sum() * np.log(alpha),
+        g_C = np.array([wdot(wx, digamma(r + xu) - digamma(r)) + w.sum() * np.log(alpha),
                         w.sum() * r / alpha, w.sum() * np.log(beta), w.sum() * s / beta])
         dlogA = np.column_stack([-laT, -(r + x) * np.exp(-laT), -lbT, -s * np.exp(-lbT)])
         e_s = np.array([0.0, 0.0, 1.0 / s, 0.0])
@@ -209,26 +206,26 @@ class ParetoNBD(BaseModel):
         du2 = e_s + dj[i2] - dlogA
         e2 = e1 * np.exp(u2 - u1)
         dD = (e1[:, None] * du1 - e2[:, None] * du2) / D[:, None]
-        g = g_C + w @ (dlogA + dD)
-        assert g.shape == (4,) and n == len(w)
+        g = g_C + (w[:, None] * (dlogA + dD)).sum(axis=0)
         return ll, g
 
     def _start_values(self, data) -> list[np.ndarray]:
         x, tx, T, w = data.x, data.tx, data.T, data.w
-        rate_all = max(np.dot(w, x) / np.dot(w, T), 1e-4)
+        rate_all = max(wdot(w, x) / wdot(w, T), 1e-4)
         rep = x > 0
-        rate_rep = max(np.dot(w[rep], x[rep]) / max(np.dot(w[rep], tx[rep]), 1e-9), rate_all) if rep.any() else rate_all
-        meanT = np.dot(w, T) / w.sum()
+        rate_rep = max(wdot(w[rep], x[rep]) / max(wdot(w[rep], tx[rep]), 1e-9), rate_all) if rep.any() else rate_all
+        meanT = wdot(w, T) / w.sum()
         out = []
         for r in (0.25, 1.0, 3.0):
             for rate in (rate_all, rate_rep):
-                for s, life in ((0.5, 1.0), (1.0, 3.0), (2.0, 0.5)):
+                for s, life in ((0.5, 1.0), (1.5, 0.5)):
                     # mean lifetime ~ life * mean age: beta / (s - 1) roughly, use s * life * T
                     out.append(np.array([r, r / rate, s, s * life * meanT]))
         return out
 
     # --------------------------------------------------------------------------- predictions
-    def loglik(self, frequency, recency=None, T=None) -> np.ndarray:
+    def loglik(self, frequency: RFMInput, recency: ArrayLike | None = None,
+               T: ArrayLike | None = None) -> np.ndarray:
         """Per-customer log-likelihood (closed form with 2F1) at the fitted parameters."""
         x, tx, T_ = customer_arrays(frequency, recency, T)
         rows = RFMData(x, np.minimum(tx, T_), T_, np.ones_like(x))
@@ -247,20 +244,23 @@ class ParetoNBD(BaseModel):
         with np.errstate(divide="ignore"):
             return u1 + np.log(-np.expm1(np.minimum(u2 - u1, 0.0)))
 
-    def prob_alive(self, frequency, recency=None, T=None) -> np.ndarray:
+    def prob_alive(self, frequency: RFMInput, recency: ArrayLike | None = None,
+                   T: ArrayLike | None = None) -> np.ndarray:
         """P(customer still alive at T | x, t_x, T); finite for any recency and T."""
         x, tx, T_ = customer_arrays(frequency, recency, T)
         lo = self._log_odds(x, tx, np.maximum(T_, tx))
         with np.errstate(over="ignore"):
             return 1.0 / (1.0 + np.exp(lo))
 
-    def expected_purchases(self, t) -> np.ndarray:
+    def expected_purchases(self, t: ArrayLike) -> np.ndarray:
         """E[X(t)] = r beta / (alpha (s-1)) [1 - (beta/(beta+t))^(s-1)] (s = 1: log form)."""
         r, alpha, s, beta = self._theta()
         t = np.asarray(t, float)
         return r * beta / alpha * _pow_ratio(s - 1.0, np.log1p(t / beta))
 
-    def conditional_expected_purchases(self, t, frequency, recency=None, T=None) -> np.ndarray:
+    def conditional_expected_purchases(self, t: ArrayLike, frequency: RFMInput,
+                                       recency: ArrayLike | None = None,
+                                       T: ArrayLike | None = None) -> np.ndarray:
         """E[Y(t) | x, t_x, T]; ``t`` broadcasts (scalar, per customer, or an (H, 1) column)."""
         r, alpha, s, beta = self._theta()
         x, tx, T_ = customer_arrays(frequency, recency, T)

@@ -1,0 +1,141 @@
+"""Business figures beside the models: formula CLTV, CAC, CLV/CAC and value tiers.
+
+* formula CLTV = average purchase frequency (orders per customer per period)
+  x average order value (revenue / orders) x average customer lifespan (periods);
+* CAC = acquisition marketing spend / new customers, per period, region and channel;
+* CLV/CAC = mean predicted CLV of the customers acquired in a cell / that cell's CAC;
+* value tiers: customers ranked by predicted CLV, top 20% "high", next 30% "mid", rest "low".
+"""
+from __future__ import annotations
+
+from typing import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from .summary import unit_days
+
+__all__ = ["formula_cltv", "cac", "clv_cac", "value_tiers"]
+
+_FREQ = {"M": "M", "Q": "Q", "Y": "Y"}
+
+
+def _period_start(dates: pd.Series, freq: str) -> pd.Series:
+    if freq not in _FREQ:
+        raise ValueError(f"freq must be one of {sorted(_FREQ)}, not {freq!r}")
+    return pd.to_datetime(dates).dt.to_period(_FREQ[freq]).dt.start_time
+
+
+def formula_cltv(transactions: pd.DataFrame, lifespan: float | Mapping[str, float] | pd.Series,
+                 period: str = "Y", by: str | None = None,
+                 customers: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Formula CLTV = purchase frequency x average order value x lifespan, overall or per group.
+
+    ``transactions`` has customer_id, date, amount (and order_id if orders span several rows;
+    otherwise a customer-day is an order). Purchase frequency is orders per customer per
+    ``period`` ("D", "W", "M", "Q", "Y"; lengths as in rfm_summary) over the span of the data.
+    ``lifespan`` is in the same periods: one number, or one per group when ``by`` names a
+    column of ``customers`` (e.g. "region"). Typical lifespan: 1 / yearly churn rate.
+    """
+    tx = transactions
+    days = unit_days(period)
+    span = (pd.to_datetime(tx["date"]).max() - pd.to_datetime(tx["date"]).min()).days + 1
+    n_periods = span / days
+    d = pd.DataFrame({"customer_id": tx["customer_id"].to_numpy(),
+                      "day": pd.to_datetime(tx["date"]).dt.normalize().to_numpy(),
+                      "amount": tx["amount"].to_numpy(float)})
+    d["order"] = tx["order_id"].to_numpy() if "order_id" in tx.columns else None
+    if by is not None:
+        if customers is None or by not in customers.columns:
+            raise ValueError(f"grouping by {by!r} needs a customers table with that column")
+        d = d.merge(customers[["customer_id", by]], on="customer_id", how="left")
+    keys = [by] if by else []
+    order_key = ["customer_id", "order"] if "order_id" in tx.columns else ["customer_id", "day"]
+    orders = d.groupby(keys + order_key, dropna=False)["amount"].sum().reset_index()
+    g = (orders.groupby(keys, dropna=False) if keys else orders.assign(_all="all").groupby("_all"))
+    out = g.agg(customers=("customer_id", "nunique"), orders=("amount", "size"), revenue=("amount", "sum"))
+    out["periods"] = n_periods
+    out["purchase_frequency"] = out["orders"] / out["customers"] / n_periods
+    out["average_order_value"] = out["revenue"] / out["orders"]
+    if isinstance(lifespan, (Mapping, pd.Series)):
+        if not by:
+            raise ValueError("a lifespan per group needs `by`")
+        out["lifespan"] = out.index.map(lambda k: dict(lifespan).get(k, np.nan))
+    else:
+        out["lifespan"] = float(lifespan)
+    out["cltv"] = out["purchase_frequency"] * out["average_order_value"] * out["lifespan"]
+    out.index.name = by or None
+    return out.reset_index(drop=not by)
+
+
+def cac(marketing_spend: pd.DataFrame, customers: pd.DataFrame, freq: str = "M",
+        by: Sequence[str] = ("period", "region", "channel")) -> pd.DataFrame:
+    """Customer acquisition cost per cell: spend / new customers.
+
+    ``marketing_spend``: period, region, channel, spend. ``customers``: customer_id, region,
+    acquisition_date, acquisition_channel. Periods are the starts of ``freq`` ("M", "Q", "Y")
+    periods; ``by`` is any subset of period, region, channel. Cells without new customers get
+    CAC NaN (spend without acquisitions), cells without spend CAC 0.
+    """
+    by = list(by)
+    if not set(by) <= {"period", "region", "channel"}:
+        raise ValueError("by must be a subset of period, region, channel")
+    sp = pd.DataFrame({"period": _period_start(marketing_spend["period"], freq),
+                       "region": marketing_spend["region"].astype(str).to_numpy(),
+                       "channel": marketing_spend["channel"].astype(str).to_numpy(),
+                       "spend": marketing_spend["spend"].to_numpy(float)})
+    cu = pd.DataFrame({"period": _period_start(customers["acquisition_date"], freq),
+                       "region": customers["region"].astype(str).to_numpy(),
+                       "channel": customers["acquisition_channel"].astype(str).to_numpy(),
+                       "customer_id": customers["customer_id"].to_numpy()})
+    if not by:
+        spend = pd.DataFrame({"spend": [sp["spend"].sum()]})
+        new = pd.DataFrame({"new_customers": [cu["customer_id"].nunique()]})
+        out = pd.concat([spend, new], axis=1)
+    else:
+        spend = sp.groupby(by)["spend"].sum()
+        new = cu.groupby(by)["customer_id"].nunique().rename("new_customers")
+        out = pd.concat([spend, new], axis=1).fillna({"spend": 0.0, "new_customers": 0}).reset_index()
+    out["new_customers"] = out["new_customers"].astype(int)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["cac"] = np.where(out["new_customers"] > 0, out["spend"] / out["new_customers"].clip(lower=1), np.nan)
+    return out
+
+
+def clv_cac(clv: pd.Series, customers: pd.DataFrame, marketing_spend: pd.DataFrame, freq: str = "M",
+            by: Sequence[str] = ("region", "channel")) -> pd.DataFrame:
+    """Mean predicted CLV of the customers acquired in each cell, the cell's CAC and their ratio.
+
+    ``clv`` is indexed by customer_id. Customers without a CLV prediction do not count towards
+    the mean but do count as acquisitions in CAC.
+    """
+    by = list(by)
+    table = cac(marketing_spend, customers, freq=freq, by=by)
+    cu = pd.DataFrame({"period": _period_start(customers["acquisition_date"], freq),
+                       "region": customers["region"].astype(str).to_numpy(),
+                       "channel": customers["acquisition_channel"].astype(str).to_numpy(),
+                       "clv": customers["customer_id"].map(clv).to_numpy(float)})
+    if by:
+        mean_clv = cu.groupby(by)["clv"].agg(mean_clv="mean", customers_with_clv="count").reset_index()
+        out = table.merge(mean_clv, on=by, how="left")
+    else:
+        out = table.assign(mean_clv=cu["clv"].mean(), customers_with_clv=cu["clv"].count())
+    out["clv_cac"] = out["mean_clv"] / out["cac"]
+    return out
+
+
+def value_tiers(clv: pd.Series | np.ndarray, shares: Sequence[float] = (0.2, 0.3),
+                labels: Sequence[str] = ("high", "mid", "low")) -> pd.Series:
+    """Tier per customer by predicted CLV: the top ``shares[0]`` get ``labels[0]``, the next
+    ``shares[1]`` ``labels[1]``, ..., the rest the last label. Ties are broken by position."""
+    if len(labels) != len(shares) + 1:
+        raise ValueError("give one more label than shares (the last label takes the rest)")
+    if any(s < 0 for s in shares) or sum(shares) > 1 + 1e-12:
+        raise ValueError("shares must be non-negative and add up to at most 1")
+    s = clv if isinstance(clv, pd.Series) else pd.Series(np.asarray(clv, float))
+    n = len(s)
+    rank = s.rank(method="first", ascending=False, na_option="bottom").to_numpy()   # 1 = best
+    bounds = np.round(np.cumsum(shares) * n)
+    idx = np.searchsorted(bounds, rank, side="left")
+    cat = pd.Categorical.from_codes(np.minimum(idx, len(labels) - 1), categories=list(labels))
+    return pd.Series(cat, index=s.index, name="tier")
