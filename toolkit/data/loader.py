@@ -228,6 +228,12 @@ class _TableLoader:
                 else:
                     vals, bad = convert.to_numbers(df[col], decimal, thousands)
                 ex = original[bad].head(5).tolist()
+                codes = set(self.ts.raw.get("missing_codes") or []) if self.table.name == "surveys" else set()
+                coded = vals.isin(list(codes))
+                if coded.any():
+                    self.repaired(df, coded, "missing_code", src, f"code in {sorted(codes)} means no answer",
+                                  vals[coded].head(3).tolist())
+                    vals = vals.mask(coded)
                 df[col] = vals
                 lo, hi = c.lower, c.upper
                 if self.table.name == "surveys" and col == "overall_satisfaction" and scale:
