@@ -126,7 +126,9 @@ def test_answer_quality_counts_come_from_the_load_report(demo, shared_data):
     aq = sv.answer_quality(corp)
     # SOURCE.txt: -99 in cusl_1 (3), cusl_2 (4), cusl_3 (3) and cusa (1).
     assert aq.loc[["q_cusl_1", "q_cusl_2", "q_cusl_3"], "missing code"].tolist() == [3, 4, 3]
-    assert aq.loc["overall_satisfaction", "out of range"] == 1
+    # the spec's missing code -99 also applies to overall satisfaction: counted as no answer, not out of range
+    assert aq.loc["overall_satisfaction", "missing code"] == 1
+    assert aq.loc["overall_satisfaction", "out of range"] == 0
     assert aq.loc["overall_satisfaction", "answered"] == 343
 
 
