@@ -92,6 +92,7 @@ class RunResults:
         self.dir.mkdir(parents=True, exist_ok=True)
         path = self.dir / f"{name}.parquet"
         frame = frame.copy()
+        frame.attrs = {}  # attrs may hold objects parquet metadata cannot store
         frame.columns = [str(c) for c in frame.columns]
         frame.to_parquet(path)
         self._write_meta(name, "table", description, units, {"rows": len(frame), "columns": list(frame.columns)})

@@ -1,0 +1,158 @@
+"""Who has churned, and when: churn labels under three definitions.
+
+``explicit``   contractual data: the customer table's churn date (or, without dates, its churn flag).
+``inactivity`` non-contractual data: no purchase for ``inactivity_days``; the churn date is the last
+               purchase plus that many days.
+``p_alive``    non-contractual data: the BG/NBD probability of being alive (from :mod:`toolkit.clv`)
+               below ``p_alive_threshold``; the churn date is the last purchase (the last sign of life).
+
+Every function takes the date the labels are read at (``as_of``) and uses nothing dated after it.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+DEFINITIONS = ("explicit", "inactivity", "p_alive")
+ATTRIBUTES = ("region", "segment", "customer_type", "acquisition_channel", "contract")
+DAYS_PER_MONTH = 30.4375
+
+
+def customer_table(ds: Any) -> pd.DataFrame:
+    """The customer table indexed by customer_id (one row each); for transaction-only datasets, one row
+    per buyer with the first purchase as acquisition date and region 'unknown'."""
+    if getattr(ds, "customers", None) is not None:
+        return ds.customers.drop_duplicates("customer_id").set_index("customer_id")
+    if getattr(ds, "transactions", None) is None:
+        ds.require("customers")
+    first = ds.transactions.loc[ds.transactions["amount"] > 0].groupby("customer_id")["date"].min().dt.normalize()
+    return pd.DataFrame({"region": "unknown", "acquisition_date": first.astype("datetime64[ns]")})
+
+
+def is_dated(ds: Any, definition: str = "explicit") -> bool:
+    """True when churn can be placed in time (dates exist for the definition), False for snapshots."""
+    if definition != "explicit":
+        return True
+    cu = customer_table(ds)
+    return bool("churn_date" in cu.columns and cu["churn_date"].notna().any()
+                and "acquisition_date" in cu.columns and cu["acquisition_date"].notna().any())
+
+
+def _as_of(ds: Any, as_of: Any) -> pd.Timestamp:
+    return pd.Timestamp(as_of).normalize() if as_of is not None else pd.Timestamp(ds.as_of).normalize()
+
+
+def _purchases(ds: Any, as_of: pd.Timestamp) -> pd.DataFrame:
+    """First and last positive purchase per customer up to ``as_of`` (inclusive)."""
+    if ds.transactions is None:
+        raise ValueError("this churn definition needs a transactions table, which the dataset does not have")
+    tx = ds.transactions
+    tx = tx.loc[(tx["date"] < as_of + pd.Timedelta(days=1)) & (tx["amount"] > 0), ["customer_id", "date"]]
+    g = tx.groupby("customer_id")["date"]
+    return pd.DataFrame({"first": g.min().dt.normalize(), "last": g.max().dt.normalize()})
+
+
+def _p_alive(ds: Any, as_of: pd.Timestamp) -> pd.Series:
+    """P(alive) at ``as_of`` from a BG/NBD model fitted on the purchases up to ``as_of``."""
+    try:
+        from toolkit.clv import BetaGeo, rfm_summary  # lazy: toolkit.clv is optional
+    except ImportError as exc:
+        raise ValueError("churn_definition='p_alive' needs toolkit.clv (BetaGeo, rfm_summary), which is not "
+                         "available; use 'inactivity' instead") from exc
+    tx = ds.transactions.loc[ds.transactions["date"] < as_of + pd.Timedelta(days=1)]
+    summary = rfm_summary(tx, observation_end=as_of)
+    if "customer_id" in summary.columns:
+        summary = summary.set_index("customer_id")
+    model = BetaGeo().fit(summary)
+    p = model.prob_alive(summary["frequency"], summary["recency"], summary["T"])
+    return pd.Series(np.asarray(p, dtype=float), index=summary.index, name="p_alive")
+
+
+def churn_labels(ds: Any, definition: str = "explicit", as_of: Any = None, inactivity_days: int = 180,
+                 p_alive_threshold: float = 0.5, attributes: tuple[str, ...] = ATTRIBUTES) -> pd.DataFrame:
+    """Churn status of every customer who had started by ``as_of``.
+
+    Returns a frame indexed by ``customer_id`` with ``start`` (acquisition or first purchase),
+    ``churn_date`` (NaT unless churned, or when only a flag is known), ``churned``, ``active``,
+    ``duration`` (days from start to churn or ``as_of``; for undated snapshots the ``tenure``
+    column, in months) and the customer attributes in ``attributes`` that exist. ``frame.attrs``
+    records the definition, ``as_of``, ``time_unit`` (``days`` / ``months``) and ``dated``.
+    """
+    if definition not in DEFINITIONS:
+        raise ValueError(f"churn definition {definition!r} is not one of {', '.join(DEFINITIONS)}")
+    as_of = _as_of(ds, as_of)
+    cu = customer_table(ds)
+    dated = is_dated(ds, definition)
+    out = pd.DataFrame(index=cu.index)
+    p_alive = None
+    if definition == "explicit" and dated:
+        start = pd.to_datetime(cu["acquisition_date"]).dt.normalize()
+        churn = pd.to_datetime(cu["churn_date"]).dt.normalize()
+        keep = start.notna() & (start <= as_of)
+        out["start"] = start
+        out["churned"] = churn.notna() & (churn <= as_of)
+        out["churn_date"] = churn.where(out["churned"])
+    elif definition == "explicit":
+        if "churned" not in cu.columns or cu["churned"].isna().all():
+            raise ValueError("churn_definition='explicit' needs a churn flag or churn dates in the customer table; "
+                             "for purchase data use 'inactivity' or 'p_alive'")
+        if pd.Timestamp(as_of) != pd.Timestamp(ds.as_of).normalize():
+            raise ValueError("the dataset has a churn flag but no dates, so labels exist only at its own as-of date")
+        keep = cu["churned"].notna()
+        out["start"] = pd.NaT
+        out["churned"] = cu["churned"].fillna(False).astype(bool)
+        out["churn_date"] = pd.NaT
+    else:
+        buys = _purchases(ds, as_of).reindex(cu.index)
+        acq = pd.to_datetime(cu["acquisition_date"]).dt.normalize() if "acquisition_date" in cu else None
+        start = buys["first"] if acq is None else acq.where(acq.notna() & (acq <= buys["first"]), buys["first"])
+        keep = buys["last"].notna()
+        out["start"] = start
+        if definition == "inactivity":
+            lapse = buys["last"] + pd.Timedelta(days=int(inactivity_days))
+            out["churned"] = keep & (lapse <= as_of)
+            out["churn_date"] = lapse.where(out["churned"])
+        else:
+            p_alive = _p_alive(ds, as_of).reindex(cu.index)
+            out["churned"] = keep & (p_alive < p_alive_threshold).fillna(False)
+            out["churn_date"] = buys["last"].where(out["churned"])
+    out["churned"] = out["churned"].astype(bool)
+    out["churn_date"] = pd.to_datetime(out["churn_date"]).astype("datetime64[ns]")
+    out["start"] = pd.to_datetime(out["start"]).astype("datetime64[ns]")
+    out["active"] = ~out["churned"]
+    if dated:
+        end = out["churn_date"].fillna(as_of)
+        out["duration"] = (end - out["start"]).dt.days.astype(float)
+    else:
+        out["duration"] = pd.to_numeric(cu["tenure"], errors="coerce").astype(float) if "tenure" in cu else np.nan
+    if p_alive is not None:
+        out["p_alive"] = p_alive
+    for a in attributes:
+        if a in cu.columns and a not in out.columns:
+            out[a] = cu[a].astype("object").where(cu[a].notna(), "(missing)").map(str)
+    out = out.loc[keep.reindex(out.index).fillna(False).astype(bool)]
+    out.attrs.update(definition=definition, as_of=as_of, dated=dated, time_unit="days" if dated else "months",
+                     inactivity_days=int(inactivity_days), p_alive_threshold=float(p_alive_threshold))
+    return out
+
+
+def window_labels(ds: Any, cutoff: Any, horizon_days: int, definition: str = "explicit",
+                  inactivity_days: int = 180, p_alive_threshold: float = 0.5) -> pd.Series:
+    """For customers active at ``cutoff``: did they churn within the next ``horizon_days``? (bool Series)
+
+    Reads the status at ``cutoff`` and at ``cutoff + horizon_days``; only the label looks past the cutoff.
+    """
+    cutoff = pd.Timestamp(cutoff).normalize()
+    kw = dict(definition=definition, inactivity_days=inactivity_days, p_alive_threshold=p_alive_threshold,
+              attributes=())
+    before = churn_labels(ds, as_of=cutoff, **kw)
+    if not before.attrs["dated"]:
+        raise ValueError("the dataset has no dates, so churn cannot be placed in a time window")
+    after = churn_labels(ds, as_of=cutoff + pd.Timedelta(days=int(horizon_days)), **kw)
+    population = before.index[before["active"].to_numpy()]
+    y = after["churned"].reindex(population).fillna(False).astype(bool)
+    y.name = "churned"
+    y.attrs.update(cutoff=cutoff, horizon_days=int(horizon_days), definition=definition)
+    return y
