@@ -36,7 +36,8 @@ def is_dated(ds: Any, definition: str = "explicit") -> bool:
     if definition != "explicit":
         return True
     cu = customer_table(ds)
-    return bool("churn_date" in cu.columns and cu["churn_date"].notna().any()
+    # a mapped churn-date column counts even when nobody has churned yet (then every customer is censored)
+    return bool("churn_date" in cu.columns
                 and "acquisition_date" in cu.columns and cu["acquisition_date"].notna().any())
 
 

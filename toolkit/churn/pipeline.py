@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from toolkit.data.errors import InsufficientDataError
 from toolkit.churn.evaluation import classification_metrics, cross_validate
 from toolkit.churn.features import DEFAULT_EXCLUDE, build_features
 from toolkit.churn.labels import churn_labels, is_dated, window_labels
@@ -95,7 +96,7 @@ def predict_churn(ds: Any, definition: str = "explicit", as_of: Any = None, hori
     y2 = window_labels(ds, test_cut, horizon_days, **lab_kw)
     for name, yy in (("training", y1), ("test", y2)):
         if yy.sum() < 10 or (~yy).sum() < 10:
-            raise ValueError(f"the {name} window starting {yy.attrs['cutoff'].date()} has {int(yy.sum())} churners "
+            raise InsufficientDataError(f"the {name} window starting {yy.attrs['cutoff'].date()} has {int(yy.sum())} churners "
                              f"among {len(yy)} customers: too few to fit or evaluate a model; try a longer "
                              "horizon or another churn definition")
     X1 = build_features(ds, as_of=train_cut, exclude=exclude, customers=y1.index).reindex(y1.index)

@@ -18,6 +18,7 @@ from statsmodels.duration.hazard_regression import PHReg
 from statsmodels.duration.survfunc import SurvfuncRight, survdiff
 from statsmodels.iolib.summary2 import Summary
 
+from toolkit.data.errors import InsufficientDataError
 from toolkit.churn.design import OTHER, Design, as_text
 from toolkit.churn.features import DEFAULT_EXCLUDE, discover_attributes
 from toolkit.churn.labels import customer_table
@@ -58,8 +59,8 @@ def logrank(durations: pd.Series, events: pd.Series, groups: pd.Series) -> LogRa
     """Log-rank test (statsmodels ``survdiff``) across the values of ``groups``."""
     g = as_text(groups).to_numpy()
     k = len(np.unique(g))
-    if k < 2:
-        return LogRankResult(np.nan, 0, np.nan, k)
+    if k < 2 or np.asarray(events, int).sum() == 0:  # one group, or no events: nothing to compare
+        return LogRankResult(np.nan, max(k - 1, 0), np.nan, k)
     chi2, p = survdiff(np.asarray(durations, float), np.asarray(events, int), g)
     return LogRankResult(float(chi2), k - 1, float(p), k)
 
@@ -215,7 +216,10 @@ class CoxPH:
         t = frame[duration].to_numpy(float)
         e = frame[event].to_numpy(int)
         if x.shape[1] == 0:
-            raise ValueError("no covariate varies enough to enter the Cox model")
+            raise InsufficientDataError("no covariate varies enough to enter the Cox model")
+        if e.sum() < 2 or e.sum() == len(e):
+            raise InsufficientDataError(f"the Cox model needs churned and surviving customers; {int(e.sum())} of "
+                                        f"{len(e)} customers churned")
         self.model_ = PHReg(t, x.to_numpy(float), status=e, ties=self.ties)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)

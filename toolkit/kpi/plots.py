@@ -30,7 +30,7 @@ def plot_by_region(scorecard: pd.DataFrame, metric: str, period: str, title: str
     lo, hi = sc["ci_low"].to_numpy(float) * k, sc["ci_high"].to_numpy(float) * k
     has_ci = np.isfinite(lo) & np.isfinite(hi)
     if has_ci.any():
-        ax.errorbar(v[has_ci], y[has_ci], xerr=[v[has_ci] - lo[has_ci], hi[has_ci] - v[has_ci]], fmt="none",
+        ax.errorbar(v[has_ci], y[has_ci], xerr=[np.clip(v[has_ci] - lo[has_ci], 0, None), np.clip(hi[has_ci] - v[has_ci], 0, None)], fmt="none",
                     ecolor="#7f7f7f", capsize=3, label="interval")
     sig = sc["significant"].fillna(False).to_numpy(bool)
     ax.scatter(v[~sig], y[~sig], color=PALETTE[0], zorder=3, label="not different from the rest of the company")

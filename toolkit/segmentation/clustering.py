@@ -9,6 +9,7 @@ the final labels and those of models refitted on bootstrap samples.
 """
 from __future__ import annotations
 
+from toolkit.data.errors import InsufficientDataError
 import warnings
 from collections.abc import Mapping, Sequence
 
@@ -66,7 +67,7 @@ class ClusterFeatures(TransformerMixin, BaseEstimator):
             else:
                 self.categorical_[c] = sorted(X[c].dropna().astype(str).unique().tolist())
         if not self.numeric_ and not self.categorical_:
-            raise ValueError(f"none of the clustering features {wanted} has usable values")
+            raise InsufficientDataError(f"none of the clustering features {wanted} has usable values")
         if self.log == "auto":
             skew = {c: stats.skew(X[c].dropna().to_numpy(dtype=float)) for c in self.numeric_}
             self.log_columns_ = [c for c in self.numeric_ if skew[c] > self.skew_threshold]
@@ -159,7 +160,7 @@ class CustomerSegmenter(ClusterMixin, BaseEstimator):
         n_distinct = len(np.unique(X, axis=0))
         ks = sorted({int(k) for k in self.k_range if 2 <= int(k) < min(n, n_distinct + 1)})
         if not ks:
-            raise ValueError(f"no k in {list(self.k_range)} fits {n} customers ({n_distinct} distinct)")
+            raise InsufficientDataError(f"no k in {list(self.k_range)} fits {n} customers ({n_distinct} distinct)")
         seed = self.random_state
         sample = min(n, int(self.silhouette_sample))
         rows, km_models, gm_models = [], {}, {}
