@@ -16,19 +16,23 @@ tier_cutoffs = [0.2, 0.5]  # cumulative customer shares ending the high and mid 
 seed = 42  # random seed for clustering and bootstrap
 config = None  # segmentation settings file (None: config/segmentation.yaml)
 tier_value = "revenue"  # value tiers by net "revenue" or predicted "clv" (published customer_clv)
+migration_days = 182  # segment migration compares RFM segments at as_of minus this many days and at as_of
 '''),
 ("code", '''
 import numpy as np
 import pandas as pd
+import seaborn as sns
 
 import toolkit.segmentation as sg
 from toolkit.data import load_dataset
-from toolkit.plotting import apply_style
+from toolkit.plotting import apply_style, label, new_figure
 from toolkit.privacy import protect
 from toolkit.quality import rule_summary
 from toolkit.reporting import fmt_int, fmt_pct, say, show_table
 from toolkit.results import RunResults
 from toolkit.segmentation import plots as sp
+from toolkit.segmentation.migration import NOT_YET, check_partition, migration_from_dataset
+from toolkit.segmentation.rfm import NO_PURCHASE, UNMATCHED
 
 apply_style()
 ds = load_dataset(dataset)
@@ -138,6 +142,103 @@ say("**{best}** is the most valuable RFM segment: {cs} of customers bringing {rs
     "number {nr} and account for {rr} of revenue to date.",
     best=best, cs=fmt_pct(top.loc[best, "customer_share"]), rs=fmt_pct(top.loc[best, "revenue_share"]),
     nr=fmt_int(risk["customers"].sum()), rr=fmt_pct(risk["revenue_share"].sum()))
+'''),
+("md", '''
+## Segment migration
+
+Where did each RFM segment's customers go? The segments are computed twice with the same rules: on
+the start date (the as-of date minus `migration_days`) from the data up to that day only, and on the
+as-of date. A cell of the migration matrix counts the customers who were in the row's segment then and
+are in the column's segment now; customers who arrived after the start date form the row *Not yet a
+customer*. The revenue matrix gives the net revenue those customers brought between the two dates. A
+move counts as an improvement when the new segment ranks higher, segments being ranked by the mean
+recency + frequency-monetary score (R + FM) of the score combinations their rule covers.
+'''),
+("code", '''
+T1 = seg.as_of
+T0 = T1 - pd.Timedelta(days=int(migration_days))
+grid = check_partition(rfm_rules, int(cfg["rfm"].get("bins", 5)))  # raises unless each score combination has one rule
+rank = grid.assign(score=grid["R"] + grid["FM"]).groupby("segment")["score"].mean()
+rank[NO_PURCHASE] = 0.0
+mig = None
+if int(migration_days) <= 0:
+    say("`migration_days` is {d}: it must be positive for a segment migration.", d=migration_days)
+elif T0 < tx["date"].min().normalize():
+    say("The transactions start on {first}, so there are no segments on {t0} to compare with; choose a smaller "
+        "`migration_days` (now {d}).", first=str(tx["date"].min().date()), t0=str(T0.date()), d=migration_days)
+else:
+    mig = migration_from_dataset(ds, T0, T1, config=cfg)
+    D0, D1 = str(T0.date()), str(T1.date())
+    cells = mig.table.copy()
+    r0, r1 = cells["segment_t0"].map(rank), cells["segment_t1"].map(rank)
+    cells["direction"] = np.select([cells["segment_t0"] == NOT_YET, cells["segment_t0"] == cells["segment_t1"],
+                                    r1 > r0, r1 < r0], ["joined", "stayed", "improved", "slipped"], "sideways")
+    counts = mig.customers
+    shares = counts.div(counts.sum(axis=1), axis=0)
+    annot = shares.map(lambda v: f"{v:.0%}" if v >= 0.005 else ("<1%" if v > 0 else ""))
+    rows = [f"{i} ({n:,})" for i, n in counts.sum(axis=1).items()]
+    title = f"Segment migration {D0} to {D1}: where each segment's customers went"
+    fig, ax = new_figure(title, f"RFM segment on {D1}", f"RFM segment on {D0} (customers)",
+                         figsize=(11, 0.45 * len(shares) + 2.8))
+    sns.heatmap(shares.set_axis(rows), annot=annot.to_numpy(), fmt="", cmap="Blues", vmin=0, vmax=1, ax=ax,
+                cbar_kws={"label": "Share of the row segment's customers"}, annot_kws={"fontsize": 8})
+    label(ax, title, f"RFM segment on {D1}", f"RFM segment on {D0} (customers)")
+    ax.set_xticklabels(ax.get_xticklabels(), rotation=35, ha="right", rotation_mode="anchor")
+'''),
+("code", '''
+if mig is not None:
+    n = mig.n_customers
+    moves = cells.groupby("direction")["customers"].sum()
+    rev = cells.groupby("direction")["revenue"].sum()
+    known = n - int(moves.get("joined", 0))
+    say("Of the **{known}** customers known on {d0}, **{st}** ({st_p}) stayed in their segment by {d1}, **{im}** "
+        "({im_p}) moved up to a higher-ranked segment and **{sl}** ({sl_p}) slipped to a lower one" +
+        ("; {sw} moved between segments of equal rank" if moves.get("sideways", 0) else "") +
+        ("; **{new}** customers joined after {d0}" if moves.get("joined", 0) else "") + ". In the period the "
+        "customers who moved up brought {rim} of net revenue, those who slipped {rsl}.", known=fmt_int(known),
+        d0=D0, d1=D1, st=fmt_int(moves.get("stayed", 0)), st_p=fmt_pct(moves.get("stayed", 0) / max(known, 1)),
+        im=fmt_int(moves.get("improved", 0)), im_p=fmt_pct(moves.get("improved", 0) / max(known, 1)),
+        sl=fmt_int(moves.get("slipped", 0)), sl_p=fmt_pct(moves.get("slipped", 0) / max(known, 1)),
+        sw=fmt_int(moves.get("sideways", 0)), new=fmt_int(moves.get("joined", 0)),
+        rim=f"{rev.get('improved', 0):,.0f} {cur}", rsl=f"{rev.get('slipped', 0):,.0f} {cur}")
+    flows = cells.loc[cells["direction"].isin(["improved", "slipped", "sideways"])].sort_values("customers",
+                                                                                                 ascending=False)
+    if len(flows):
+        f0 = flows.iloc[0]
+        say("The largest move is **{a}** to **{b}**: {k} customers, {p} of the segment.", a=f0["segment_t0"],
+            b=f0["segment_t1"], k=fmt_int(f0["customers"]), p=fmt_pct(f0["share_of_t0"]))
+    best = rank.idxmax()
+    if best in counts.index:
+        out_best = cells.loc[(cells["segment_t0"] == best) & (cells["direction"] == "slipped")]
+        say("Of the {n0} **{b}** on {d0}, {k} ({p}) still are; {sl} slipped" +
+            (", most of them to **{to}** ({to_n})." if len(out_best) else "."), n0=fmt_int(counts.loc[best].sum()),
+            b=best, d0=D0, k=fmt_int(counts.loc[best].get(best, 0)),
+            p=fmt_pct(counts.loc[best].get(best, 0) / max(counts.loc[best].sum(), 1)),
+            sl=fmt_int(out_best["customers"].sum()),
+            to=out_best.sort_values("customers").iloc[-1]["segment_t1"] if len(out_best) else "",
+            to_n=fmt_int(out_best["customers"].max()) if len(out_best) else "")
+    combos = grid["segment"].value_counts().rename("score_combinations")
+    summ = mig.summary().join(rank.rename("rank_score")).join(combos)
+    summ["score_combinations"] = summ["score_combinations"].astype("Int64")
+    summ = summ[["rank_score", "score_combinations", "customers_t0", "customers_t1", "stayed", "stay_share",
+                 "period_revenue"]]
+    show_table(summ, f"RFM segments on {D0} and {D1}",
+               units={"rank_score": "mean R + FM of the segment's score combinations", "score_combinations":
+                      "(R, F, M) combinations the rule covers", "customers_t0 / customers_t1 / stayed": "customers",
+                      "stay_share": "share of the customers on " + D0,
+                      "period_revenue": f"{cur}, {D0} (excl.) to {D1}"})
+    show_table(mig.revenue, f"Net revenue between {D0} and {D1} by segment move",
+               units=f"{cur}, net revenue (purchases minus returns) dated after {D0} up to {D1} of the customers "
+                     f"making each move; rows: segment on {D0}, columns: segment on {D1}", precision=0)
+    same_t1 = mig.segments["segment_t1"].reindex(cust.index).eq(cust["rfm_segment"]).all()
+    complete = (int(counts.to_numpy().sum()) == n and mig.segments.index.is_unique
+                and not mig.segments[["segment_t0", "segment_t1"]].isin([UNMATCHED]).any().any())
+    say("Check: the segments are mutually exclusive and complete. Each of the {g} (R, F, M) score combinations "
+        "matches exactly one rule, so {verdict}{same}", g=len(grid),
+        verdict=(f"on both dates each of the {n:,} customers is in exactly one segment (the matrix adds up to {n:,}; "
+                 "nobody is unmatched or counted twice)" if complete else "**but the matrix does not add up**"),
+        same=("; the segments on the as-of date are those of the RFM section above." if same_t1 else
+              ". **The segments on the as-of date differ from the RFM section above.**"))
 '''),
 ("md", '''
 ## Value tiers
@@ -404,6 +505,16 @@ out.table("personas", pers.reset_index(), description="One profile per behaviour
           units={"revenue": cur})
 out.table("strategy", plan, description="Actions and contact cadence per value tier and RFM segment",
           units={"revenue": cur, "cadence_days": "days"})
+if mig is not None:
+    mig_table = cells.assign(t0=T0, t1=T1)
+    out.table("segment_migration", mig_table, description=f"RFM segment migration from {D0} to {D1}: customers "
+              "and net revenue per (segment on t0, segment on t1), with the move's direction",
+              units={"customers": "count", "share_of_t0": "share of the t0 segment's customers",
+                     "revenue": f"{cur}, net revenue dated after t0 up to t1"})
+else:
+    out.table("segment_migration", pd.DataFrame(columns=["segment_t0", "segment_t1", "customers", "share_of_t0",
+                                                         "revenue", "direction"]),
+              description="no segment migration: the data do not reach back to the start date")
 if followup is not None:
     out.export("contact_followup", followup.reset_index(), description="Customers overdue for contact",
                units={"value": cur, "days_overdue": "days"})
@@ -418,7 +529,7 @@ out.metrics("segmentation", {
     "rfm_segment_customers": rfm_summary["customers"].to_dict(),
 }, description="Headline segmentation figures", units={"gini": "0-1", "top20_revenue_share": "share"})
 say("Published: per-customer segments ({n} rows), region x segment mix, tier summary, personas, strategy"
-    "{fu} and the headline metrics.", n=fmt_int(len(segments_table)),
+    "{fu}, the segment migration and the headline metrics.", n=fmt_int(len(segments_table)),
     fu=", contact follow-up list" if followup is not None else "")
 '''),
 ])

@@ -18,12 +18,17 @@ save_rate = 0.25  # assumed share of the value at risk that a contact keeps
 warning_list_size = 1000  # customers in the exported early-warning list (at least the budget)
 exclude_columns = ["churned", "churn_date", "churn_reason", "churn_category", "churn_label", "churn_value", "churn_score", "churn_flag", "customer_status", "status", "satisfaction_score", "cltv", "clv"]  # label and leakage columns, never model features
 seed = 0  # random seed for folds, boosting and permutations
+sbg_cohort = None  # sBG cohorts: customer column, "acquisition_year" or "all"; None: contract, segment, type or year
+sbg_discount_rate = 0.10  # yearly discount rate for the sBG lifetime values (applied monthly)
+sbg_restricted_months = 72  # horizon of the restricted mean lifetime (months)
+sbg_projection_months = 60  # horizon of the sBG projections (months)
 '''),
 ("code", '''
 import numpy as np
 import pandas as pd
 
 from toolkit import churn as ch
+from toolkit.churn import contractual_view as ccv
 from toolkit.churn import plots as cp
 from toolkit.data import load_dataset
 from toolkit.plotting import apply_style
@@ -216,6 +221,166 @@ if cox is not None:
         say("Left out of the model: {what}.", what="; ".join(f"{k} ({v})" for k, v in cox_left_out.items()))
 elif not cox_covs or surv["event"].sum() < 10:
     say("No customer attribute varies enough (or too few customers churned) for a Cox model.")
+'''),
+("md", """
+## Contractual retention model (shifted-beta-geometric)
+
+For customers on contracts, the shifted-beta-geometric (sBG) model (Fader & Hardie 2007) describes
+retention month by month: every customer has their own probability of cancelling at the end of each
+month, and these probabilities vary across customers following a beta distribution with parameters
+**gamma** and **delta**. The mean churn probability in the first month is gamma / (gamma + delta);
+small values of both mean customers differ a lot, very large values mean they all share about the
+same churn probability (a constant monthly churn rate). As the customers most likely to leave go
+first, the retention rate of those who stay rises with tenure. When **gamma < 1** a minority of
+customers practically never leaves and the mean lifetime is **infinite**; the median lifetime and
+the mean lifetime within a horizon (restricted mean) are then the figures to use. One model is fitted
+per cohort, and the Kaplan-Meier curves of the same customers show how well it describes what was observed.
+"""),
+("code", '''
+cv = ccv.fit_contractual(ds, as_of=AS_OF, cohort=sbg_cohort, yearly_discount_rate=sbg_discount_rate,
+                         restricted_months=sbg_restricted_months)
+SBG = None
+if cv is None:
+    say("The customer table has neither a tenure in months with a churn flag nor acquisition and churn dates "
+        "(or no group has 30 customers and at least one churn), so there is no contractual retention model.")
+else:
+    SBG = cv.summary()
+    H, BY = int(sbg_restricted_months), cv.data.cohort_label
+    say("Durations are {basis}. Cohorts: **{by}** ({k} with a model, {n} customers). Values are discounted at "
+        "{y} a year ({m} a month).", basis=cv.data.basis, by=BY, k=len(SBG), n=fmt_int(SBG["customers"].sum()),
+        y=fmt_pct(sbg_discount_rate), m=fmt_pct(cv.monthly_discount_rate, 3))
+    for why, k in cv.data.left_out.items():
+        say("- Left out: {k} customers ({why}).", k=fmt_int(k), why=why)
+    for c, why in cv.skipped.items():
+        say("- No model for **{c}**: {why}.", c=c, why=why)
+    if cv.data.source == "tenure" and cv.data.cohort_column:
+        say("The data are a snapshot, so each customer is grouped by the {by} held at the snapshot, not at "
+            "acquisition: where customers change {by} over time (for instance move to a longer contract), a "
+            "group's long-tenure customers include those who moved into it.", by=BY)
+    show_table(cv.parameter_table(SBG), f"sBG parameters by {BY}",
+               units={"customers / churned": "count", "gamma / delta": "beta distribution of the monthly churn "
+                      "probability (95% interval; – where the fit has none)", "churn_probability_month_1":
+                      "gamma / (gamma + delta), per month", "churn_probability_cv": "spread of the churn probability "
+                      "across customers (sd / mean)"}, precision=4)
+    show_table(cv.lifetime_table(SBG), f"sBG lifetimes by {BY} and the fit against Kaplan-Meier",
+               units={"median / mean lifetime, mean_within, longest_observed": "months",
+                      "survival_at": "share still a customer", "discounted_expected_lifetime":
+                      f"months of payments discounted at {sbg_discount_rate:.0%} a year",
+                      "max_gap_to_km": "largest |sBG - KM|, share of customers", "months_outside_km_band":
+                      "share of the months with at least 10% of the cohort at risk"}, precision=3)
+'''),
+("code", '''
+if cv is not None:
+    for c, r in SBG.iterrows():
+        med = r["median_lifetime"]
+        med_txt = f"{med:,.0f} months" if np.isfinite(med) else f"more than {ccv.MEDIAN_CAP:,} months"
+        beyond = (" The median lies beyond the longest observed tenure ({L} months), so it is an extrapolation."
+                  if not np.isfinite(med) or med > r["longest_duration"] else "")
+        if r["heterogeneity"] and r["gamma"] < 1:
+            say("- **{c}**: gamma = {g:.2f} is below 1, so the **mean lifetime is infinite** (a minority of customers "
+                "practically never leaves): use the median, **{med}**, and the mean within {H} months, **{rm:.1f} "
+                "months**." + beyond, c=c, g=r["gamma"], med=med_txt, H=H, rm=r["restricted_mean_lifetime"],
+                L=int(r["longest_duration"]))
+        elif r["heterogeneity"]:
+            say("- **{c}**: gamma = {g:.2f}, delta = {d:.2f}: mean lifetime {mean:.1f} months, median **{med}**, mean "
+                "within {H} months **{rm:.1f} months**." + beyond, c=c, g=r["gamma"], d=r["delta"],
+                mean=r["mean_lifetime"], med=med_txt, H=H, rm=r["restricted_mean_lifetime"],
+                L=int(r["longest_duration"]))
+        else:
+            say("- **{c}**: gamma and delta are very large, so the customers hardly differ: each has about the same "
+                "monthly churn probability, **{p}**, and lifetimes are geometric (mean {mean:,.0f} months, median "
+                "{med}; mean within {H} months **{rm:.1f} months**)." + beyond, c=c,
+                p=fmt_pct(r["churn_probability_month_1"], 2), mean=r["mean_lifetime"], med=med_txt, H=H,
+                rm=r["restricted_mean_lifetime"], L=int(r["longest_duration"]))
+        if not r["months_compared"] >= 1:
+            say("  Too few customers stay long enough to compare the sBG with Kaplan-Meier.")
+            continue
+        fit_ok = r["share_outside_km_band"] <= 0.25
+        rising = r["churn_rate_second_half"] > 1.1 * r["churn_rate_first_half"]
+        say("  The sBG " + ("stays within the Kaplan-Meier 95% band in most of" if fit_ok else
+                            "leaves the Kaplan-Meier 95% band in {s} of") +
+            " the {mc} months with at least 10% of the cohort at risk (largest gap {gap:.1f} points; after {mc} "
+            "months it gives {se} still a customer against {ke} observed). " + (
+                "The observed monthly churn rate rises with tenure ({a} in the first half of those months, {b} in the "
+                "second), which the sBG cannot follow (its retention rate can only rise with tenure): its long-run "
+                "lifetimes and values for this cohort are optimistic." if rising else
+                "" if fit_ok else "Read its projections for this cohort as approximate."),
+            s=fmt_pct(r["share_outside_km_band"], 0), mc=int(r["months_compared"]), gap=100 * r["max_gap_km"],
+            se=fmt_pct(r["sbg_at_end"]), ke=fmt_pct(r["km_at_end"]),
+            a=fmt_pct(r["churn_rate_first_half"], 2 if r["churn_rate_first_half"] >= 1e-3 else 3),
+            b=fmt_pct(r["churn_rate_second_half"], 2 if r["churn_rate_second_half"] >= 1e-3 else 3))
+    say("Discounted at {y} a year, a new customer is expected to make the equivalent of **{lo:.1f}** ({c_lo}) to "
+        "**{hi:.1f}** ({c_hi}) monthly payments, counting the first (discounted expected lifetime).",
+        y=fmt_pct(sbg_discount_rate),
+        lo=SBG["discounted_expected_lifetime"].min(), c_lo=str(SBG["discounted_expected_lifetime"].idxmin()),
+        hi=SBG["discounted_expected_lifetime"].max(), c_hi=str(SBG["discounted_expected_lifetime"].idxmax()))
+    L = int(SBG["longest_duration"].max())
+    if L < max(H, int(sbg_projection_months)):
+        say("The data cover at most {L} months as a customer, so the figures beyond that (the mean within {H} months, "
+            "the {P}-month projection, medians past {L} months and the values) extend the fitted model past the data.",
+            L=L, H=H, P=int(sbg_projection_months))
+    km_sbg = cv.km()
+    ccv.plot_km_vs_sbg(km_sbg, f"Observed (Kaplan-Meier, 95% band) vs sBG retention by {BY}")
+    say("Curves run to the last month with at least {m} customers at risk.", m=cv.min_at_risk)
+'''),
+("code", '''
+if cv is not None:
+    P = int(sbg_projection_months)
+    proj = cv.projection(P, 6)
+    show_table(proj, f"sBG projection over {P} months: share of a new customer cohort still a customer",
+               units=f"share of the customers acquired; rows: months since acquisition; columns: {BY}", precision=3)
+    act = cv.active_projection(P, min(12, P))
+    show_table(act, f"Today's active customers expected to remain over the next {P} months",
+               units={"active_now": "customers", "after_k_months": "expected customers still active"}, precision=0)
+    tot, last = (act.loc["total"] if "total" in act.index else act.iloc[0]), act.columns[-1]
+    say("A new customer cohort keeps between **{lo}** and **{hi}** of its customers after {P} months. Of the {n} "
+        "customers active today, the sBG expects **{k}** ({share}) to still be customers in {m} months.",
+        lo=fmt_pct(proj.loc[P].min()), hi=fmt_pct(proj.loc[P].max()), P=P, n=fmt_int(tot["active_now"]),
+        k=fmt_int(tot[last]), share=fmt_pct(tot[last] / max(tot["active_now"], 1)), m=last.split("_")[1])
+'''),
+("code", '''
+RES = cv.residual_value() if cv is not None else None
+if cv is not None and RES is None:
+    say("The customer table has no monthly charge, so the residual value of the active customers is not computed "
+        "(it needs the monthly payment of each customer).")
+elif RES is not None:
+    show_table(RES, f"Residual value of active customers: monthly charge x DERT at {sbg_discount_rate:.0%} a year",
+               units={"active_customers": "count", "mean_tenure": "months", "mean_monthly_charge": f"{CUR} per month",
+                      "mean_dert": "future monthly payments, discounted",
+                      "residual_value / residual_value_per_active / new_customer_value": CUR})
+    say("DERT (discounted expected residual transactions) is the number of future monthly payments an active customer "
+        "is expected to make given their tenure, discounted at {m} a month; times the customer's monthly charge "
+        "(column {col}) it is the value still to come from them. The {n} active customers are worth **{v}** in future "
+        "payments, {pc} each on average; **{top}** holds the most ({topv}).", m=fmt_pct(cv.monthly_discount_rate, 3),
+        col=cv.data.charge_column, n=fmt_int(RES["active_customers"].sum()),
+        v=fmt_money(RES["residual_value"].sum(), CUR),
+        pc=fmt_money(RES["residual_value"].sum() / max(RES["active_customers"].sum(), 1), CUR),
+        top=str(RES["residual_value"].idxmax()), topv=fmt_money(RES["residual_value"].max(), CUR))
+    if (~SBG["heterogeneity"]).any():
+        say("For cohorts fitted with a constant churn probability the residual values rest on that constant "
+            "rate continuing; where the observed churn rate rises with tenure they are upper estimates.")
+SBG_UNITS = {"customers": "count", "churned": "count", "longest_duration": "months", "gamma": "beta shape",
+             "delta": "beta shape", "gamma_lower / gamma_upper / delta_lower / delta_upper": "95% interval",
+             "churn_probability_month_1": "per month", "mean_lifetime": "months (inf when gamma <= 1)",
+             "median_lifetime": "months (inf: beyond 10,000)",
+             "restricted_mean_lifetime": "months, within restricted_horizon", "restricted_horizon": "months",
+             "survival_at_horizon": "share",
+             "discounted_expected_lifetime": f"months of payments, discounted at {sbg_discount_rate:.0%} a year",
+             "max_gap_km / km_at_end / sbg_at_end": "share of customers",
+             "share_outside_km_band": "share of months", "churn_rate_first_half / churn_rate_second_half":
+             "observed churn per customer-month", "mean_monthly_charge": f"{CUR} per month",
+             "residual_value / residual_value_per_active / new_customer_value": CUR}
+if SBG is not None:
+    sbg_table = SBG.reset_index()
+    sbg_table["cohort"] = sbg_table["cohort"].astype(str)
+    sbg_table.insert(1, "cohort_by", BY)
+    out.table("sbg_cohorts", sbg_table, description=f"Shifted-beta-geometric retention model per {BY}: gamma, "
+              f"delta, lifetimes (restricted to {H} months), discounted expected lifetime at {sbg_discount_rate:.0%} a "
+              "year, fit against Kaplan-Meier" + (" and residual value of active customers" if RES is not None else ""),
+              units=SBG_UNITS)
+else:
+    out.table("sbg_cohorts", pd.DataFrame(columns=["cohort", "cohort_by", "customers", "gamma", "delta"]),
+              description="no sBG model: no contractual durations in the customer table")
 '''),
 ("md", '''
 ## Who is about to leave: the churn model
@@ -433,7 +598,7 @@ out.metrics("churn", {
     "expected_revenue_saved_by_value_at_risk": float(bv["expected_revenue_saved"]),
     "expected_revenue_saved_by_probability": float(bp["expected_revenue_saved"]),
 }, description="Headline churn figures", units={"value_at_risk_total": CUR, "overall_churn_rate": "share"})
-say("Published: churn rates by region, Cox hazard ratios, model metrics, reasons by region, the headline "
-    "churn metrics and the early-warning list ({n} customers).", n=fmt_int(len(warning)))
+say("Published: churn rates by region, Cox hazard ratios, the sBG cohort table, model metrics, reasons by region, "
+    "the headline churn metrics and the early-warning list ({n} customers).", n=fmt_int(len(warning)))
 '''),
 ])
