@@ -5,20 +5,27 @@
     bg = BetaGeo().fit(rfm)                 # print(bg.summary())
     gg = GammaGamma().fit(rfm)
     clv = gg.customer_lifetime_value(bg, rfm, horizon=12, discount_rate=0.01, time_unit="M")
+
+Report building blocks: ``holdout`` (tracking, holdout errors), ``scorecard`` (holdout_scorecard:
+evaluate, rank and recommend models), ``report`` (purchase occasions, CLV table, summaries),
+``cashflow`` (DERT, cash flows per segment, margins), ``units`` (time units, yearly rates),
+``spend`` (frequency-spend diagnostics), ``plots``.
 """
-from .base import BaseModel, ConvergenceError, FitDiagnostics
+from .base import BaseModel, BoundaryWarning, ConvergenceError, FitDiagnostics
 from .bgnbd import BetaGeo, ModifiedBetaGeo
 from .business import cac, clv_cac, formula_cltv, value_tiers
+from .cashflow import dert
 from .gammagamma import GammaGamma
 from .paretonbd import ParetoNBD
+from .scorecard import holdout_scorecard
 from .simulate import simulate_bgnbd, simulate_paretonbd, simulate_transactions
 from .special import hyp2f1, log_hyp2f1
 from .summary import TIME_UNITS, rfm_summary, unit_days
 from .value import customer_lifetime_value, discount_factors
 
 __all__ = [
-    "BaseModel", "BetaGeo", "ConvergenceError", "FitDiagnostics", "GammaGamma", "ModifiedBetaGeo",
-    "ParetoNBD", "TIME_UNITS", "cac", "clv_cac", "customer_lifetime_value", "discount_factors",
-    "formula_cltv", "hyp2f1", "log_hyp2f1", "rfm_summary", "simulate_bgnbd", "simulate_paretonbd",
+    "BaseModel", "BetaGeo", "BoundaryWarning", "ConvergenceError", "FitDiagnostics", "GammaGamma", "ModifiedBetaGeo",
+    "ParetoNBD", "TIME_UNITS", "cac", "clv_cac", "customer_lifetime_value", "dert", "discount_factors",
+    "formula_cltv", "holdout_scorecard", "hyp2f1", "log_hyp2f1", "rfm_summary", "simulate_bgnbd", "simulate_paretonbd",
     "simulate_transactions", "unit_days", "value_tiers",
 ]

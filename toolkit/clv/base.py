@@ -24,7 +24,7 @@ try:  # BLAS threads only add start-up and spin-wait costs to the tiny linear al
 except ImportError:  # pragma: no cover
     threadpool_limits = None
 
-__all__ = ["ConvergenceError", "FitDiagnostics", "BaseModel", "RFMData", "as_rfm", "customer_arrays",
+__all__ = ["BoundaryWarning", "ConvergenceError", "FitDiagnostics", "BaseModel", "RFMData", "as_rfm", "customer_arrays",
            "unique_rows"]
 
 Z95 = 1.959963984540054
@@ -44,6 +44,15 @@ class ConvergenceError(RuntimeError):
     """The likelihood maximisation found no maximum (no start reached a zero gradient)."""
 
 
+class BoundaryWarning(UserWarning):
+    """The maximum lies on the boundary of the parameter range: a limiting case of the model."""
+
+
+_AT_BOUND = 1e-6   # log-parameters this close to a bound count as at the bound
+_FLAT = 1e-7       # Hessian eigenvalues below this share of the largest: the likelihood is flat there
+_SAME = 1e-10      # relative change of the mean log-likelihood treated as no change (rounding level)
+
+
 @dataclass
 class FitDiagnostics:
     """How the optimiser got to the reported estimates."""
@@ -56,6 +65,32 @@ class FitDiagnostics:
     message: str = ""
     hessian_positive_definite: bool = True
     subsampled: bool = False
+    start_index: int = 0      # which of the ranked starting points the estimate came from (0 = best-ranked)
+    start_params: dict = field(default_factory=dict)   # that starting point's parameter values
+    method: str = "L-BFGS-B"  # optimiser(s) that produced the estimate
+    at_bound: list[str] = field(default_factory=list)  # parameters at a limit of the allowed range
+    boundary_note: str = ""   # what a maximum on the boundary means for this model, in words
+    starts: list[dict] = field(default_factory=list)   # every run: start values, log-likelihood, iterations
+    best_params: dict = field(default_factory=dict)    # where the optimiser ended (also when it failed)
+
+
+def log_poch(c: float, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``log Gamma(c + x) - log Gamma(c)`` and ``digamma(c + x) - digamma(c)`` for a scalar ``c > 0``.
+
+    For large ``c`` (1e3 and more) and whole-number ``x`` the differences of gammaln / digamma lose
+    digits (both terms are huge); there they are the exact finite sums of ``log(c + i)`` and
+    ``1 / (c + i)``, ``i < x``, which keeps the likelihood smooth far out along ridges.
+    """
+    from scipy.special import digamma, gammaln
+
+    x = np.asarray(x, float)
+    if c >= 1e3 and x.size and np.all(x >= 0) and np.all(x == np.round(x)) and x.max() <= 1e5:
+        i = np.arange(int(x.max()), dtype=float)
+        lp = np.concatenate([[0.0], np.cumsum(np.log(c + i))])
+        dp = np.concatenate([[0.0], np.cumsum(1.0 / (c + i))])
+        k = x.astype(np.int64)
+        return lp[k], dp[k]
+    return gammaln(c + x) - gammaln(c), digamma(c + x) - digamma(c)
 
 
 # ----------------------------------------------------------------------------------- RFM inputs
@@ -167,8 +202,9 @@ def as_rfm(frequency: RFMInput, recency: ArrayLike | None = None, T: ArrayLike |
         raise ValueError("frequency, recency and T must be finite")
     if np.any(x < 0) or np.any(np.abs(x - np.round(x)) > 1e-9):
         raise ValueError("frequency must be a non-negative whole number of repeat purchases")
-    if np.any(T_ <= 0):
-        raise ValueError("T (customer age) must be positive")
+    if np.any(T_ < 0) or np.any((T_ == 0) & (x > 0)):
+        raise ValueError("T (customer age) must be positive (0 only for a customer first seen at the very end, "
+                         "without repeat purchases)")
     if np.any(tx < 0) or np.any(tx > T_ * (1 + 1e-12)):
         raise ValueError("recency must lie between 0 and T")
     if np.any((x == 0) & (tx != 0)):
@@ -176,6 +212,31 @@ def as_rfm(frequency: RFMInput, recency: ArrayLike | None = None, T: ArrayLike |
     (x, tx, T_), w = _dedupe([np.round(x), np.minimum(tx, T_), T_], weights)
     keep = w > 0
     return RFMData(x[keep], tx[keep], T_[keep], w[keep], time_unit)
+
+
+def _limits_note(theta: pd.Series, at_lo: list[str], at_hi: list[str], pairs: dict, singles: dict,
+                 combos: dict | None = None) -> str:
+    """Words for the limiting cases: ``combos`` maps a set of (name, "lo"/"hi") to one sentence when all
+    of them hold; ``pairs`` maps (shape, rate) to a sentence about homogeneity (both at the upper
+    bound, or the rate there with a large shape); ``singles`` maps (name, "lo"/"hi") to a sentence.
+    Sentences may use {mean} (shape / rate) and the parameter names as format fields."""
+    done, out = set(), []
+    vals = {k: float(v) for k, v in theta.items()}
+    sides = {(n, "lo") for n in at_lo} | {(n, "hi") for n in at_hi}
+    for need, text in (combos or {}).items():
+        if set(need) <= sides:
+            out.append(text.format(**vals))
+            done |= {n for n, _ in need}
+    for (shape, rate), text in pairs.items():
+        if rate in at_hi and rate not in done and (shape in at_hi or vals[shape] > 1e3):
+            out.append(text.format(mean=vals[shape] / vals[rate], **vals))
+            done |= {shape, rate}
+    for name, side in [(n, "lo") for n in at_lo] + [(n, "hi") for n in at_hi]:
+        if name in done:
+            continue
+        text = singles.get((name, side))
+        out.append(text.format(**vals) if text else f"{name} at its {'lower' if side == 'lo' else 'upper'} limit")
+    return "maximum on the boundary, a limiting case of the model: " + "; ".join(out)
 
 
 # ----------------------------------------------------------------------------------- the models
@@ -196,6 +257,10 @@ class BaseModel:
     param_names: tuple[str, ...] = ()
     model_name: str = ""
     _bounds = (math.log(1e-7), math.log(1e7))
+    #: Whether a maximum on the boundary of the parameter range (a limiting case such as "no
+    #: dropout") is an acceptable fit. Models that name their limiting cases set it; otherwise a
+    #: parameter at a bound means no maximum (ConvergenceError).
+    _boundary_ok: bool = False
 
     def __init__(self, n_starts: int = 3, max_iter: int = 500, tol: float = 1e-6,
                  subsample: int | None = 20_000, random_state: int | None = 0) -> None:
@@ -284,7 +349,148 @@ class BaseModel:
         with threadpool_limits(limits=1, user_api="blas"):
             return self._fit_impl(data)
 
+    def _check_data(self, data: Any) -> None:
+        """Raise ConvergenceError when the data cannot identify the model (hook for the models)."""
+
+    def _boundary_note(self, theta: pd.Series, at_lo: list[str], at_hi: list[str]) -> str:
+        """Plain words for a maximum on the boundary (hook; the models name their limiting cases)."""
+        parts = [f"{n} at its lower limit" for n in at_lo] + [f"{n} at its upper limit" for n in at_hi]
+        return ("the likelihood is highest in a limiting case of the model (" + ", ".join(parts) + ")") if parts else ""
+
+    def _polish(self, phi: np.ndarray, f, data: Any, n_obs: float, steps: int = 12):
+        """Newton steps on the parameters not at a bound (L-BFGS-B stops on relative function change;
+        this makes the gradient vanish). Directions in which the likelihood is practically flat
+        (Hessian eigenvalue below 1e-7 of the largest) are left alone: ridges are followed by
+        :meth:`_push_ridge`. A step is taken when it lowers the objective, or leaves it unchanged
+        within rounding while shrinking the gradient. Returns phi, value, gradient, Hessian, steps."""
+        lo, hi = self._bounds
+        fun, g = f(phi)
+        H = self._hessian(phi, data, n_obs)
+        taken = 0
+        for _ in range(steps):
+            free = (phi > lo + _AT_BOUND) & (phi < hi - _AT_BOUND)
+            if not free.any() or np.linalg.norm(g[free]) < 1e-10 or not np.all(np.isfinite(H)):
+                break
+            eig, vec = np.linalg.eigh(H[np.ix_(free, free)])
+            big = np.abs(eig) > _FLAT * max(float(np.max(np.abs(eig))), 1e-300)
+            coef = (vec.T @ g[free]) / np.where(big, np.abs(eig), 1.0)
+            step = np.zeros_like(phi)
+            step[free] = vec @ np.where(big, coef, 0.0)
+            if not np.any(step):
+                break
+            t, improved, gnorm = 1.0, False, np.linalg.norm(g[free])
+            while t > 1e-4:
+                cand = np.clip(phi - t * step, lo, hi)
+                fc, gc = f(cand)
+                if fc <= fun + 1e-14 * abs(fun) or (fc <= fun + 1e-11 * max(1.0, abs(fun))
+                                                     and np.linalg.norm(gc[free]) < 0.5 * gnorm):
+                    phi, fun, g = cand, fc, gc
+                    improved = True
+                    break
+                t /= 2
+            taken += 1
+            if not improved:
+                break
+            H = self._hessian(phi, data, n_obs)
+        return phi, fun, g, H, taken
+
+    def _assess(self, phi: np.ndarray, g: np.ndarray, H: np.ndarray) -> dict:
+        """Optimality on the box of allowed log-parameters (Karush-Kuhn-Tucker): the gradient vanishes
+        in the free parameters, points outwards at the bounds, and the Hessian of the free ones is
+        positive definite."""
+        lo, hi = self._bounds
+        at_lo, at_hi = phi <= lo + _AT_BOUND, phi >= hi - _AT_BOUND
+        free = ~(at_lo | at_hi)
+        pg = g.copy()
+        pg[at_lo & (g > 0)] = 0.0          # minimising: a positive slope at the lower bound pushes outwards
+        pg[at_hi & (g < 0)] = 0.0
+        grad_norm = float(np.linalg.norm(pg))
+        if free.any() and np.all(np.isfinite(H)):
+            Hf = H[np.ix_(free, free)]
+            eig, vec = np.linalg.eigh(Hf)
+            scale = max(float(np.max(np.abs(eig))), 1e-300)
+            pos_def = bool(eig[0] > _FLAT * scale)
+        else:
+            eig, vec, pos_def = np.array([]), np.empty((0, 0)), bool(np.all(np.isfinite(H)))
+        ok = bool(np.isfinite(grad_norm) and grad_norm <= self.tol and pos_def and free.any())
+        return {"ok": ok, "grad_norm": grad_norm, "pos_def": pos_def, "free": free, "at_lo": at_lo,
+                "at_hi": at_hi, "eig": eig, "vec": vec}
+
+    def _push_ridge(self, phi, fun, g, state, f) -> tuple[np.ndarray, float] | None:
+        """Follow a flat, rising ridge of the likelihood to the edge of the allowed range.
+
+        The parameter that moves most along the flattest direction is set to the bound that
+        direction points to, the others are re-optimised with it held there (the profile
+        likelihood, which follows a curved ridge). The move is kept when the likelihood is at
+        least as high there: the maximum lies at infinity, in a limiting case of the model.
+        """
+        lo, hi = self._bounds
+        free = state["free"]
+        if len(state["eig"]) == 0:
+            return None
+        v = np.zeros_like(phi)
+        v[free] = state["vec"][:, 0]
+        slope = float(g @ v)
+        # downhill along the ridge; both ways when the slope there is below the tolerance (rounding)
+        dirs = [-np.sign(slope) * v] if abs(slope) > self.tol else [v, -v]
+        best = None
+        for d in dirs:
+            big = np.abs(d) > 0.1 * np.max(np.abs(d))
+            with np.errstate(divide="ignore", invalid="ignore"):
+                reach = np.where(big & (d > 0), (hi - phi) / d, np.where(big & (d < 0), (lo - phi) / d, np.inf))
+            j = int(np.argmin(reach))          # the parameter that reaches its bound first
+            if not np.isfinite(reach[j]):
+                continue
+            target = hi if d[j] > 0 else lo
+            start = np.clip(phi + reach[j] * d, lo, hi)
+            start[j] = target
+            bounds = [self._bounds] * len(phi)
+            bounds[j] = (target, target)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                res = optimize.minimize(f, start, jac=True, method="L-BFGS-B", bounds=bounds,
+                                        options={"maxiter": self.max_iter, "ftol": 1e-15, "gtol": 1e-10})
+            if np.isfinite(res.fun) and res.fun <= fun + _SAME * max(1.0, abs(fun)):
+                if best is None or res.fun < best[1]:
+                    best = (res.x, float(res.fun))
+        return best
+
+    def _optimise_from(self, f, phi, data, n_obs, method: str = "L-BFGS-B"):
+        """One local optimisation (L-BFGS-B, or bounded Nelder-Mead then L-BFGS-B), then the polish."""
+        iters = 0
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            if method == "Nelder-Mead":
+                k = len(phi)
+                res = optimize.minimize(lambda p: f(p)[0], phi, method="Nelder-Mead",
+                                        bounds=[self._bounds] * k,
+                                        options={"maxiter": 100 * k, "xatol": 1e-9, "fatol": 1e-15})
+                iters += int(res.nit)
+                phi = res.x
+            res = self._minimize(f, phi)
+        iters += int(res.nit)
+        phi = res.x
+        phi, fun, g, H, taken = self._polish(phi, f, data, n_obs)
+        return phi, fun, g, H, iters + taken
+
+    def _settle(self, f, phi, data, n_obs, method):
+        """Optimise from ``phi``, then follow rising ridges to the boundary until optimal or stuck."""
+        phi, fun, g, H, iters = self._optimise_from(f, phi, data, n_obs, method)
+        state = self._assess(phi, g, H)
+        for _ in range(2 * len(phi)):
+            if state["ok"]:
+                break
+            pushed = self._push_ridge(phi, fun, g, state, f) if not state["pos_def"] or \
+                state["grad_norm"] <= 1e3 * self.tol else None
+            if pushed is None:
+                break
+            phi, fun, g, H, more = self._optimise_from(f, pushed[0], data, n_obs)
+            iters += more
+            state = self._assess(phi, g, H)
+        return phi, fun, g, H, iters, state
+
     def _fit_impl(self, data: Any) -> "BaseModel":
+        self._check_data(data)
         n_obs = self._n_obs(data)
         work, subsampled = data, False
         if self.subsample is not None and self._n_rows(data) > self.subsample:
@@ -304,83 +510,115 @@ class BaseModel:
             if len(starts) >= self.n_starts:
                 break
 
-        results = []
+        runs = []
         iterations = 0
-        for s in starts:
+        for idx, s in enumerate(starts):
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)
                 res = self._minimize(f_work, s)
             iterations += int(res.nit)
-            if np.isfinite(res.fun) and res.fun < 1e9:
-                results.append(res)
-        if not results:
-            raise ConvergenceError(f"{type(self).__name__}: the log-likelihood was not finite at any "
-                                   f"of {len(starts)} starting points; check the data")
-        results.sort(key=lambda r: r.fun)
-        start_lls = [-r.fun * n_obs for r in results]
-        phi = results[0].x
+            runs.append({"start": idx, "method": "L-BFGS-B", "x": res.x, "fun": float(res.fun), "nit": int(res.nit)})
+        finite = [r for r in runs if np.isfinite(r["fun"]) and r["fun"] < 1e9]
+        method = "L-BFGS-B"
+        if not finite:       # fallback: a derivative-free search from every start
+            method = "Nelder-Mead + L-BFGS-B"
+            for idx, s in enumerate(starts):
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", RuntimeWarning)
+                    res = optimize.minimize(lambda p: f_work(p)[0], s, method="Nelder-Mead",
+                                            bounds=[self._bounds] * len(s), options={"maxiter": 400 * len(s)})
+                iterations += int(res.nit)
+                runs.append({"start": idx, "method": "Nelder-Mead", "x": res.x, "fun": float(res.fun),
+                             "nit": int(res.nit)})
+            finite = [r for r in runs if np.isfinite(r["fun"]) and r["fun"] < 1e9]
+        if not finite:
+            raise ConvergenceError(
+                f"{type(self).__name__}: no maximum found — the log-likelihood was not finite at any of "
+                f"{len(starts)} starting points, with L-BFGS-B or Nelder-Mead. Check the data for impossible "
+                "values (recency above T, negative or missing values) and the time unit.")
+        finite.sort(key=lambda r: r["fun"])
+        best = finite[0]
+        start_lls = [-r["fun"] * n_obs for r in finite]
 
         f_full = self._objective(data, n_obs)
-        if subsampled:
-            res = self._minimize(f_full, phi)
-            iterations += int(res.nit)
-            phi = res.x
-        # Newton polish: L-BFGS-B stops on relative function change; make the gradient vanish.
-        fun, g = f_full(phi)
-        H = self._hessian(phi, data, n_obs)
-        for _ in range(8):
-            if np.linalg.norm(g) < 1e-10:
-                break
-            try:
-                step = np.linalg.solve(H, g)
-            except np.linalg.LinAlgError:
-                break
-            t = 1.0
-            improved = False
-            while t > 1e-4:
-                cand = np.clip(phi - t * step, *self._bounds)
-                fc, gc = f_full(cand)
-                if fc <= fun + 1e-14 * abs(fun):
-                    phi, fun, g = cand, fc, gc
-                    improved = True
-                    break
-                t /= 2
-            iterations += 1
-            if not improved:
-                break
-            H = self._hessian(phi, data, n_obs)
+        phi, fun, g, H, more, state = self._settle(f_full, best["x"], data, n_obs, "L-BFGS-B")
+        iterations += more
+        if not state["ok"] and state["grad_norm"] > 1e3 * self.tol:   # stuck: derivative-free restart
+            phi2, fun2, g2, H2, more, state2 = self._settle(f_full, phi, data, n_obs, "Nelder-Mead")
+            iterations += more
+            if state2["ok"] or fun2 < fun - 1e-12 * abs(fun):
+                phi, fun, g, H, state = phi2, fun2, g2, H2, state2
+                method = "L-BFGS-B, then Nelder-Mead + L-BFGS-B"
 
-        grad_norm = float(np.linalg.norm(g))
-        eig = np.linalg.eigvalsh(H) if np.all(np.isfinite(H)) else np.array([np.nan])
-        pos_def = bool(np.all(eig > 0))
-        at_bound = bool(np.any(np.isclose(phi, self._bounds[0]) | np.isclose(phi, self._bounds[1])))
-        converged = bool(np.isfinite(fun) and grad_norm <= self.tol and pos_def and not at_bound)
         theta = np.exp(phi)
-        msg = "maximum found" if converged else (
-            f"gradient norm {grad_norm:.3g} > tol {self.tol:g}" if grad_norm > self.tol else
-            "Hessian not positive definite" if not pos_def else "a parameter is at its bound")
-        self.diagnostics_ = FitDiagnostics(converged, grad_norm, iterations, len(starts), start_lls,
-                                           msg, pos_def, subsampled)
+        names = list(self.param_names)
+        at_lo = [n for n, b in zip(names, state["at_lo"]) if b]
+        at_hi = [n for n, b in zip(names, state["at_hi"]) if b]
+        free = state["free"]
+        converged = bool(state["ok"] and (free.all() or self._boundary_ok))
+        if converged:
+            msg = "maximum found" if free.all() else "maximum found on the boundary"
+        elif not free.any():
+            msg = "every parameter is at a limit of its range"
+        elif state["ok"]:
+            msg = "a parameter is at its bound"
+        elif state["grad_norm"] > self.tol:
+            msg = f"gradient norm {state['grad_norm']:.3g} > tol {self.tol:g}"
+        else:
+            msg = "Hessian not positive definite: the likelihood is flat in some direction"
+        note = self._boundary_note(pd.Series(theta, index=names), at_lo, at_hi) if (at_lo or at_hi) else ""
+        start_params = dict(zip(names, np.exp(starts[best["start"]])))
+        self.diagnostics_ = FitDiagnostics(
+            converged, state["grad_norm"], iterations, len(starts), start_lls, msg, state["pos_def"], subsampled,
+            start_index=best["start"], start_params=start_params, method=method, at_bound=at_lo + at_hi,
+            boundary_note=note, best_params=dict(zip(names, theta)),
+            starts=[{"start": r["start"], "method": r["method"], "log_likelihood": -r["fun"] * n_obs
+                     if np.isfinite(r["fun"]) else float("nan"), "iterations": r["nit"],
+                     **{f"start_{n}": float(v) for n, v in zip(names, np.exp(starts[r["start"]]))}}
+                    for r in runs])
         if not converged:
             raise ConvergenceError(
                 f"{type(self).__name__}: no maximum found ({msg}); best parameters "
-                + ", ".join(f"{n}={v:.4g}" for n, v in zip(self.param_names, theta)))
+                + ", ".join(f"{n}={v:.4g}" for n, v in zip(names, theta))
+                + (f"; {note}" if note else "") + ". " + self._advice(state, at_lo + at_hi))
+        if note:
+            warnings.warn(f"{type(self).__name__}: {note}", BoundaryWarning, stacklevel=3)
 
-        self.params_ = pd.Series(theta, index=list(self.param_names), dtype=float)
-        cov_phi = np.linalg.inv(H * n_obs)
-        se_phi = np.sqrt(np.diag(cov_phi))
-        self.covariance_log_ = pd.DataFrame(cov_phi, index=self.param_names, columns=self.param_names)
-        self.se_ = pd.Series(theta * se_phi, index=list(self.param_names))
-        self.confidence_intervals_ = pd.DataFrame(
-            {"lower": np.exp(phi - Z95 * se_phi), "upper": np.exp(phi + Z95 * se_phi)},
-            index=list(self.param_names))
+        self.params_ = pd.Series(theta, index=names, dtype=float)
+        k = len(phi)
+        cov_phi = np.zeros((k, k))
+        cov_phi[np.ix_(free, free)] = np.linalg.inv(H[np.ix_(free, free)] * n_obs)
+        se_phi = np.sqrt(np.clip(np.diag(cov_phi), 0, None))
+        self.covariance_log_ = pd.DataFrame(cov_phi, index=names, columns=names)
+        se = np.where(free, theta * se_phi, np.nan)
+        self.se_ = pd.Series(se, index=names)
+        with np.errstate(over="ignore"):
+            lower = np.where(free, np.exp(phi - Z95 * se_phi), np.nan)
+            upper = np.where(free, np.exp(phi + Z95 * se_phi), np.nan)
+        self.confidence_intervals_ = pd.DataFrame({"lower": lower, "upper": upper}, index=names)
         self.log_likelihood_ = float(-fun * n_obs)
         self.n_ = int(round(n_obs))
         self.n_distinct_ = self._n_rows(data)
         self.converged_ = converged
-        self.grad_norm_ = grad_norm
+        self.grad_norm_ = state["grad_norm"]
         self.n_iter_ = iterations
         return self
+
+    def _advice(self, state: dict, bound: list[str]) -> str:
+        """What to try when no maximum was found."""
+        tips = []
+        if bound:
+            tips.append(f"{', '.join(bound)} ran to the edge of the allowed range (1e-7 to 1e7): the data may "
+                        "not identify them (too few repeat customers, or no sign of dropout); compare with a "
+                        "simpler model or use more data")
+        if not state["pos_def"]:
+            tips.append("the likelihood is flat in some direction: some parameters are not identified by these "
+                        "data; a longer calibration period or more customers help")
+        if state["grad_norm"] > self.tol:
+            tips.append(f"the optimiser stopped short: try n_starts=10 and max_iter=2000, or check for extreme "
+                        "customers (thousands of purchases, ages far beyond the others)")
+        tips.append("a time unit that puts purchase rates near 1 per unit (weeks for most retail) also helps")
+        return "What to try: " + "; ".join(tips) + "."
 
     # -- information criteria and the summary table ----------------------------------------------
     @property
@@ -421,8 +659,12 @@ class BaseModel:
         lines += ["-" * width,
                   f"converged: {d.converged} (gradient norm {d.grad_norm:.2e}, {d.iterations} "
                   f"iterations, {d.n_starts} starts)",
-                  "SE by the delta method on log-parameters; CI = exp(log est +/- 1.96 SE_log).",
-                  "=" * width]
+                  f"best from start {d.start_index + 1} of {d.n_starts} ({d.method})",
+                  "SE by the delta method on log-parameters; CI = exp(log est +/- 1.96 SE_log)."]
+        if d.boundary_note:
+            import textwrap
+            lines += textwrap.wrap(f"{d.boundary_note}; no interval for parameters at a limit.", width)
+        lines.append("=" * width)
         return "\n".join(lines)
 
     def __repr__(self) -> str:

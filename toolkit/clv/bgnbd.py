@@ -15,9 +15,9 @@ omitted), so with weekly units it is directly comparable with the published -958
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import digamma, gammaln
 
-from .base import ArrayLike, BaseModel, RFMData, RFMInput, as_rfm, customer_arrays, unique_rows, wdot
+from .base import (ArrayLike, BaseModel, ConvergenceError, RFMData, RFMInput, _limits_note, as_rfm,
+                   customer_arrays, log_poch, unique_rows, wdot)
 from .special import hyp2f1, log_hyp2f1
 
 __all__ = ["BetaGeo", "ModifiedBetaGeo"]
@@ -25,6 +25,8 @@ __all__ = ["BetaGeo", "ModifiedBetaGeo"]
 
 class BetaGeo(BaseModel):
     """BG/NBD model. ``fit(frequency, recency, T)`` or ``fit(rfm_summary_frame)``."""
+
+    _boundary_ok = True
 
     param_names = ("r", "alpha", "a", "b")
     model_name = "BG/NBD"
@@ -37,27 +39,50 @@ class BetaGeo(BaseModel):
         self.time_unit_ = data.time_unit
         return self._fit(data)
 
+    def _check_data(self, data) -> None:
+        if wdot(data.w, data.x) <= 0:
+            raise ConvergenceError(
+                f"{type(self).__name__}: no maximum — not one customer made a repeat purchase, so the "
+                "likelihood keeps rising as the purchase rate goes to 0. What to try: a longer calibration "
+                "period, or check that the customer ids identify the same customer across purchases.")
+
+    def _boundary_note(self, theta, at_lo, at_hi) -> str:
+        return _limits_note(theta, at_lo, at_hi, {
+            ("r", "alpha"): "purchase rates are the same for every customer ({mean:.4g} per unit of time)",
+            ("a", "b"): "the dropout probability is the same for every customer (p = {mean:.4g}, "
+                        "a / (a + b) with a and b very large)"},
+            {("a", "lo"): "practically no customer drops out (a near 0): the model reduces to the NBD",
+             ("b", "hi"): "dropout after a purchase is practically impossible (b very large)",
+             ("a", "hi"): "almost every customer drops out after a repeat purchase (a very large)",
+             ("r", "lo"): "purchase rates are near 0 for almost every customer (r near 0)",
+             ("alpha", "hi"): "purchase rates are near 0 (alpha very large)"},
+            {(("a", "lo"), ("b", "hi")): "practically no customer drops out (a near 0, b very large): the model "
+                                         "reduces to the NBD"})
+
     # ------------------------------------------------------------------ likelihood pieces per x
     def _x_terms(self, xu: np.ndarray, a: float, b: float):
         """log B-ratios of the 'alive' (3) and 'dropped after last purchase' (4) terms, per x."""
-        ab = gammaln(a + b) - gammaln(b)
-        dab = digamma(a + b)
         if not self._modified:
-            g3 = ab + gammaln(b + xu) - gammaln(a + b + xu)
-            d3a = dab - digamma(a + b + xu)
-            d3b = dab + digamma(b + xu) - digamma(b) - digamma(a + b + xu)
+            lb, db_ = log_poch(b, xu)
+            lab, dab_ = log_poch(a + b, xu)
+            g3 = lb - lab
+            d3a = -dab_
+            d3b = db_ - dab_
             pos = xu > 0
             bx1 = np.where(pos, b + xu - 1, 1.0)
             g4 = np.where(pos, g3 + np.log(a) - np.log(bx1), -np.inf)
             d4a = np.where(pos, d3a + 1 / a, 0.0)
             d4b = np.where(pos, d3b - 1 / bx1, 0.0)
         else:
-            g3 = ab + gammaln(b + xu + 1) - gammaln(a + b + xu + 1)
-            d3a = dab - digamma(a + b + xu + 1)
-            d3b = dab + digamma(b + xu + 1) - digamma(b) - digamma(a + b + xu + 1)
-            g4 = np.log(a) + ab + gammaln(b + xu) - gammaln(a + b + xu + 1)
-            d4a = 1 / a + dab - digamma(a + b + xu + 1)
-            d4b = dab + digamma(b + xu) - digamma(b) - digamma(a + b + xu + 1)
+            lb1, db1 = log_poch(b, xu + 1)
+            lab1, dab1 = log_poch(a + b, xu + 1)
+            lb, db_ = log_poch(b, xu)
+            g3 = lb1 - lab1
+            d3a = -dab1
+            d3b = db1 - dab1
+            g4 = np.log(a) + lb - lab1
+            d4a = 1 / a - dab1
+            d4b = db_ - dab1
         return g3, g4, d3a, d3b, d4a, d4b
 
     def _loglik_grad(self, theta, data, grad=True, per_row=False):
@@ -65,17 +90,20 @@ class BetaGeo(BaseModel):
         xu, xi, tu, ti, Tu, Ti = data.factors()
         x, w = data.x, data.w
         g3, g4, d3a, d3b, d4a, d4b = self._x_terms(xu, a, b)
-        a1 = gammaln(r + xu) - gammaln(r) + r * np.log(alpha)
+        lr_, dr_ = log_poch(r, xu)
+        # r log(alpha) - (r + x) log(alpha + T) written as -r log1p(T / alpha) - x log(alpha + T): exact also
+        # for huge r and alpha (purchase rates nearly the same for every customer)
         lT = np.log(alpha + Tu)[Ti]
         lt = np.log(alpha + tu)[ti]
-        rx = r + x
-        A3 = g3[xi] - rx * lT
-        A4 = g4[xi] - rx * lt
+        l1T = np.log1p(Tu / alpha)[Ti]
+        l1t = np.log1p(tu / alpha)[ti]
+        A3 = g3[xi] - r * l1T - x * lT
+        A4 = g4[xi] - r * l1t - x * lt
         m = np.maximum(A3, A4)
         with np.errstate(invalid="ignore"):
             e4 = np.exp(A4 - m)
             s = np.exp(A3 - m) + e4
-        ll_row = a1[xi] + m + np.log(s)
+        ll_row = lr_[xi] + m + np.log(s)
         if per_row:
             return ll_row
         ll = float(wdot(w, ll_row))
@@ -84,8 +112,9 @@ class BetaGeo(BaseModel):
         p4 = e4 / s   # posterior weight of "dropped out after the last purchase"
         p3 = 1.0 - p4
         wx = np.bincount(xi, weights=w, minlength=len(xu))
-        dr = wdot(wx, digamma(r + xu) - digamma(r) + np.log(alpha)) - wdot(w, p3 * lT + p4 * lt)
-        dalpha = r / alpha * wx.sum() - wdot(w * rx, p3 / (alpha + Tu)[Ti] + p4 / (alpha + tu)[ti])
+        dr = wdot(wx, dr_) - wdot(w, p3 * l1T + p4 * l1t)
+        aT, at = (alpha + Tu)[Ti], (alpha + tu)[ti]
+        dalpha = wdot(w, p3 * (r * Tu[Ti] / (alpha * aT) - x / aT) + p4 * (r * tu[ti] / (alpha * at) - x / at))
         wp4 = np.bincount(xi, weights=w * p4, minlength=len(xu))
         wp3 = wx - wp4
         da = wdot(wp3, d3a) + wdot(wp4, d4a)

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import digamma, gammaln
 
-from .base import ArrayLike, BaseModel, RFMInput, _column, _dedupe, wdot
+from .base import ArrayLike, BaseModel, RFMInput, _column, _dedupe, _limits_note, wdot
 from .value import customer_lifetime_value as _clv
 
 __all__ = ["GammaGamma"]
@@ -53,6 +53,7 @@ class GammaGamma(BaseModel):
 
     param_names = ("p", "q", "gamma")
     model_name = "Gamma-Gamma"
+    _boundary_ok = True
 
     def __init__(self, nonpositive: str = "raise", n_starts: int = 3, max_iter: int = 500,
                  tol: float = 1e-6, subsample: int | None = 20_000, random_state: int | None = 0) -> None:
@@ -80,6 +81,12 @@ class GammaGamma(BaseModel):
         (xu, mu), wu = _dedupe([x, m], w)
         self.time_unit_ = None
         return self._fit(_SpendData(xu, mu, wu))
+
+    def _boundary_note(self, theta, at_lo, at_hi) -> str:
+        return _limits_note(theta, at_lo, at_hi, {
+            ("q", "gamma"): "every customer has the same mean spend per transaction (q and gamma very large)"},
+            {("p", "hi"): "each customer spends practically the same on every transaction (p very large)",
+             ("q", "lo"): "mean spend differs without limit between customers (q near 0)"})
 
     def _loglik_grad(self, theta, data, grad=True, per_row=False):
         p, q, g = (float(v) for v in theta)

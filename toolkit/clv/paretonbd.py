@@ -26,9 +26,9 @@ The gradient is analytic: derivatives of the integrand under the integral sign. 
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import digamma, gammaln
 
-from .base import ArrayLike, BaseModel, RFMData, RFMInput, as_rfm, customer_arrays, unique_rows, wdot
+from .base import (ArrayLike, BaseModel, ConvergenceError, RFMData, RFMInput, _limits_note, as_rfm,
+                   customer_arrays, log_poch, unique_rows, wdot)
 from .special import hyp2f1_a1, log_hyp2f1
 
 __all__ = ["ParetoNBD"]
@@ -150,6 +150,8 @@ def _log_tail_split(x, t, r, alpha, s, beta, grad):
 class ParetoNBD(BaseModel):
     """Pareto/NBD model. ``fit(frequency, recency, T)`` or ``fit(rfm_summary_frame)``."""
 
+    _boundary_ok = True
+
     param_names = ("r", "alpha", "s", "beta")
     model_name = "Pareto/NBD"
 
@@ -159,6 +161,24 @@ class ParetoNBD(BaseModel):
         data = as_rfm(frequency, recency, T, weights)
         self.time_unit_ = data.time_unit
         return self._fit(data)
+
+    def _check_data(self, data) -> None:
+        if wdot(data.w, data.x) <= 0:
+            raise ConvergenceError(
+                "ParetoNBD: no maximum — not one customer made a repeat purchase, so the likelihood keeps "
+                "rising as the purchase rate goes to 0. What to try: a longer calibration period, or check "
+                "that the customer ids identify the same customer across purchases.")
+
+    def _boundary_note(self, theta, at_lo, at_hi) -> str:
+        return _limits_note(theta, at_lo, at_hi, {
+            ("r", "alpha"): "purchase rates are the same for every customer ({mean:.4g} per unit of time)",
+            ("s", "beta"): "the dropout rate is the same for every customer ({mean:.4g} per unit of time)"},
+            {("s", "lo"): "practically no customer drops out (s near 0): the model reduces to the NBD",
+             ("beta", "hi"): "practically no customer drops out (beta very large): the model reduces to the NBD",
+             ("r", "lo"): "purchase rates are near 0 for almost every customer (r near 0)",
+             ("alpha", "hi"): "purchase rates are near 0 (alpha very large)"},
+            {(("s", "lo"), ("beta", "hi")): "practically no customer drops out (s near 0, beta very large): the "
+                                            "model reduces to the NBD"})
 
     # --------------------------------------------------------------------------- likelihood
     @staticmethod
@@ -183,7 +203,8 @@ class ParetoNBD(BaseModel):
         xu, xi, tu, ti, Tu, Ti = data.factors()
         laT = np.log(alpha + Tu)[Ti]
         lbT = np.log(beta + Tu)[Ti]
-        logC = (gammaln(r + xu) - gammaln(r))[xi] + r * np.log(alpha) + s * np.log(beta)
+        lr_, dr_ = log_poch(r, xu)
+        logC = lr_[xi] + r * np.log(alpha) + s * np.log(beta)
         logA = -(r + x) * laT - s * lbT
         u1 = np.log(s) + lj[i1] - logA
         u2 = np.log(s) + lj[i2] - logA
@@ -198,7 +219,7 @@ class ParetoNBD(BaseModel):
         if not grad:
             return ll, None
         wx = np.bincount(xi, weights=w, minlength=len(xu))
-        g_C = np.array([wdot(wx, digamma(r + xu) - digamma(r)) + w.sum() * np.log(alpha),
+        g_C = np.array([wdot(wx, dr_) + w.sum() * np.log(alpha),
                         w.sum() * r / alpha, w.sum() * np.log(beta), w.sum() * s / beta])
         dlogA = np.column_stack([-laT, -(r + x) * np.exp(-laT), -lbT, -s * np.exp(-lbT)])
         e_s = np.array([0.0, 0.0, 1.0 / s, 0.0])

@@ -1,0 +1,167 @@
+"""Unit-safe CLV: expected purchases per future period, DERT, cash flows per segment and margins.
+
+One time unit is declared for the models (the unit of the RFM summary, ``rfm.attrs["time_unit"]``);
+horizons are given in any unit (day, week, month, quarter, year) and converted by fixed day
+lengths; discount rates are given per year and converted (:mod:`toolkit.clv.units`).
+
+* :func:`period_purchases` — expected purchases of each customer in each of ``horizon`` future
+  periods ``((i-1) P, i P]`` after the end of the data, ``E[Y(iP)] - E[Y((i-1)P)]``;
+* :func:`dert` — discounted expected residual transactions: all future purchases, continuously
+  discounted at ``delta`` per model time unit, ``int_0^inf e^(-delta t) dE[Y(t)]
+  = int_0^inf e^(-u) E[Y(u / delta)] du`` (integration by parts), by Gauss-Laguerre quadrature
+  for any transaction model; Pareto/NBD also has the closed form of Fader, Hardie & Lee (2005)
+  with the confluent hypergeometric function U, :func:`dert_paretonbd`;
+* :func:`cash_flow_table` — per segment and future period: expected purchases, revenue, margin,
+  discount factor, discounted margin and its running total;
+* :func:`customer_margin` — one margin for everyone, one per customer (a column of the customer
+  table), or one per product category (revenue-weighted over each customer's purchases).
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import special
+
+from .base import customer_arrays
+from .summary import unit_days
+from .units import continuous_rate, normalize_unit, period_rate
+
+__all__ = ["period_purchases", "dert", "dert_paretonbd", "cash_flow_table", "customer_margin"]
+
+_LAG_X, _LAG_W = np.polynomial.laguerre.laggauss(48)
+
+
+def _model_unit(rfm, model) -> str:
+    unit = (rfm.attrs.get("time_unit") if isinstance(rfm, pd.DataFrame) else None) or getattr(model, "time_unit_", None)
+    if unit is None:
+        raise ValueError("the model time unit is unknown: summarise with rfm_summary (it records the unit)")
+    return normalize_unit(unit)
+
+
+def period_purchases(model, rfm: pd.DataFrame, horizon: int, unit: str = "M") -> np.ndarray:
+    """Expected purchases per customer (columns) in each of ``horizon`` periods of ``unit`` (rows)."""
+    if int(horizon) < 1:
+        raise ValueError("horizon must be at least one period")
+    factor = unit_days(normalize_unit(unit)) / unit_days(_model_unit(rfm, model))
+    t = (np.arange(1, int(horizon) + 1, dtype=float) * factor)[:, None]
+    cum = np.asarray(model.conditional_expected_purchases(t, rfm), float)
+    return np.diff(cum, axis=0, prepend=0.0)
+
+
+def dert(model, rfm: pd.DataFrame, discount_rate: float) -> np.ndarray:
+    """Discounted expected residual transactions per customer at a yearly ``discount_rate``
+    (continuously compounded per model time unit), for any transaction model."""
+    delta = continuous_rate(discount_rate, _model_unit(rfm, model))
+    if delta <= 0:
+        raise ValueError("DERT needs a positive discount rate (without discounting it is infinite or undefined)")
+    t = (_LAG_X / delta)[:, None]
+    cum = np.asarray(model.conditional_expected_purchases(t, rfm), float)      # (nodes, n)
+    return (_LAG_W[:, None] * cum).sum(axis=0)
+
+
+def dert_paretonbd(model, frequency, recency=None, T=None, delta: float = 0.0) -> np.ndarray:
+    """Pareto/NBD DERT in closed form at continuous rate ``delta`` per model time unit:
+    ``P(alive) (r + x) / (alpha + T) (beta + T)^s delta^(s-1) U(s, s; delta (beta + T))``."""
+    r, alpha, s, beta = model._theta()
+    x, tx, T_ = customer_arrays(frequency, recency, T)
+    c = beta + T_
+    pa = np.asarray(model.prob_alive(x, tx, T_), float)
+    return pa * (r + x) / (alpha + T_) * np.exp(s * np.log(c) + (s - 1) * np.log(delta)) * special.hyperu(s, s, delta * c)
+
+
+def cash_flow_table(table: pd.DataFrame, purchases: np.ndarray, segments: pd.Series | None = None,
+                    discount_rate: float = 0.10, unit: str = "M", start=None,
+                    returns_factor: float = 1.0) -> pd.DataFrame:
+    """Discounted cash flows per segment and period.
+
+    ``table`` has one row per customer with ``expected_spend`` and ``margin`` (as
+    :func:`toolkit.clv.report.customer_value` returns); ``purchases`` the (periods, customers) array
+    of :func:`period_purchases` in the same customer order. Each period's flows are discounted at
+    its end at the yearly ``discount_rate`` converted to ``unit``. ``start`` (a date) labels the
+    periods with their first day. Rows: segment x period; columns customers, expected_purchases,
+    expected_revenue, expected_margin, discount_factor, discounted_margin, cumulative_discounted_margin.
+    """
+    H, n = purchases.shape
+    if n != len(table):
+        raise ValueError("purchases must have one column per row of table")
+    u = normalize_unit(unit)
+    disc = (1.0 + period_rate(discount_rate, u)) ** -np.arange(1, H + 1, dtype=float)
+    spend = table["expected_spend"].to_numpy(float) * float(returns_factor)
+    margin = table["margin"].to_numpy(float)
+    seg = (segments.reindex(table.index).astype(object).fillna("unknown").astype(str).to_numpy()
+           if segments is not None else np.full(n, "all customers"))
+    order = list(pd.unique(seg))
+    if segments is not None and isinstance(segments.dtype, pd.CategoricalDtype):
+        order = [str(c) for c in segments.cat.categories if str(c) in set(order)] + \
+            [c for c in order if c not in {str(k) for k in segments.cat.categories}]
+    rows = []
+    for name in order:
+        sel = seg == name
+        p = purchases[:, sel]
+        rev = (p * spend[sel]).sum(axis=1)
+        mar = (p * spend[sel] * margin[sel]).sum(axis=1)
+        for i in range(H):
+            rows.append({"segment": name, "period": i + 1, "customers": int(sel.sum()),
+                         "expected_purchases": float(p[i].sum()), "expected_revenue": float(rev[i]),
+                         "expected_margin": float(mar[i]), "discount_factor": float(disc[i]),
+                         "discounted_margin": float(mar[i] * disc[i])})
+    out = pd.DataFrame(rows)
+    out["cumulative_discounted_margin"] = out.groupby("segment")["discounted_margin"].cumsum()
+    if start is not None:
+        days = unit_days(u)
+        out.insert(2, "period_start", pd.Timestamp(start).normalize()
+                   + pd.to_timedelta(np.round((out["period"] - 1) * days), unit="D"))
+    return out
+
+
+def customer_margin(customer_ids: pd.Index, margin: float = 0.3, transactions: pd.DataFrame | None = None,
+                    category_margins: dict | None = None, customers: pd.DataFrame | None = None,
+                    margin_column: str | None = None) -> tuple[pd.Series, str]:
+    """Margin (share of revenue) per customer and a sentence saying where it came from.
+
+    * ``margin_column`` naming a column of ``customers``: that value per customer (missing ones get
+      ``margin``); naming a column of ``transactions``: the revenue-weighted mean over the
+      customer's purchase rows;
+    * ``category_margins`` ({category: margin}) with a ``category`` column in ``transactions``: the
+      revenue-weighted mean of the margins of the categories the customer bought (purchase rows,
+      amount > 0); categories not listed get ``margin``;
+    * otherwise ``margin`` for everyone.
+    """
+    ids = pd.Index(customer_ids)
+    if not 0 <= float(margin) <= 1:
+        raise ValueError(f"margin is a share of revenue between 0 and 1, not {margin!r}")
+    flat = pd.Series(float(margin), index=ids, name="margin")
+    if margin_column:
+        if customers is not None and margin_column in customers.columns:
+            m = customers.drop_duplicates("customer_id").set_index("customer_id")[margin_column].astype(float)
+            out = m.reindex(ids)
+            missing = int(out.isna().sum())
+            return (out.fillna(float(margin)).rename("margin"),
+                    f"margin per customer from column {margin_column!r} of the customer table"
+                    + (f" ({missing} customers without a value get {margin:.0%})" if missing else ""))
+        if transactions is not None and margin_column in transactions.columns:
+            tx = transactions.loc[transactions["amount"] > 0]
+            w = tx["amount"] * tx[margin_column].astype(float)
+            out = (w.groupby(tx["customer_id"]).sum() / tx["amount"].groupby(tx["customer_id"]).sum()).reindex(ids)
+            return (out.fillna(float(margin)).rename("margin"),
+                    f"margin per customer: revenue-weighted mean of column {margin_column!r} over their purchases")
+        raise ValueError(f"margin_column {margin_column!r} is neither a customer-table nor a transactions column")
+    if category_margins:
+        if transactions is None or "category" not in transactions.columns or transactions["category"].isna().all():
+            return flat, (f"one margin of {margin:.0%} for everyone (category margins were given, but the "
+                          "transactions have no product category)")
+        bad = {k: v for k, v in category_margins.items() if not 0 <= float(v) <= 1}
+        if bad:
+            raise ValueError(f"category margins must be shares between 0 and 1: {bad}")
+        tx = transactions.loc[transactions["amount"] > 0]
+        rate = tx["category"].astype(str).map({str(k): float(v) for k, v in category_margins.items()})
+        unknown = sorted(set(tx.loc[rate.isna(), "category"].dropna().astype(str)))
+        rate = rate.fillna(float(margin))
+        out = ((tx["amount"] * rate).groupby(tx["customer_id"]).sum()
+               / tx["amount"].groupby(tx["customer_id"]).sum()).reindex(ids).fillna(float(margin))
+        text = ("margin per customer: revenue-weighted over the product categories they bought ("
+                + ", ".join(f"{k} {float(v):.0%}" for k, v in category_margins.items()) + ")")
+        if unknown:
+            text += f"; categories without a margin ({', '.join(unknown[:8])}) get {margin:.0%}"
+        return out.rename("margin"), text
+    return flat, f"one margin of {margin:.0%} of revenue for every customer"

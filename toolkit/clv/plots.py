@@ -1,0 +1,223 @@
+"""Figures of the CLV report, in the toolkit's one style (titled, axes labelled); each returns the figure."""
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from toolkit.plotting import PALETTE, label, new_figure
+
+__all__ = ["plot_tracking", "plot_by_frequency", "plot_prob_alive_heatmap", "plot_clv_distribution",
+           "plot_reliability", "plot_lift", "plot_clv_by_band", "plot_cash_flows",
+           "plot_lorenz", "plot_value_by_group", "plot_recovery", "plot_errors"]
+
+_MODEL_COLORS = {"BG/NBD": PALETTE[1], "Pareto/NBD": PALETTE[2], "MBG/NBD": PALETTE[3]}
+
+
+def _color(name: str, i: int) -> str:
+    return _MODEL_COLORS.get(name, PALETTE[(i + 1) % len(PALETTE)])
+
+
+def _cur(currency: str) -> str:
+    return f" ({currency})" if currency else ""
+
+
+def plot_tracking(track: pd.DataFrame, models: list[str] | None = None):
+    """Two panels: cumulative and per-step repeat transactions, actual against each model, with the
+    end of the calibration period marked."""
+    models = models or [c for c in track.columns if c not in ("period", "actual")]
+    step = track.attrs.get("step_days", 7)
+    cal = pd.Timestamp(track.attrs["calibration_end"]) if "calibration_end" in track.attrs else None
+    fig, axes = plt.subplots(1, 2, figsize=(13, 4.8))
+    inc = track[["actual", *models]].diff()
+    inc.iloc[0] = track[["actual", *models]].iloc[0]
+    for ax, data, what in ((axes[0], track, "Cumulative"), (axes[1], inc, "Per period")):
+        ax.plot(data.index, data["actual"], color=PALETTE[0], lw=2.2, label="actual")
+        for i, m in enumerate(models):
+            ax.plot(data.index, data[m], color=_color(m, i), lw=1.5, ls="--", label=m)
+        if cal is not None:
+            ax.axvline(cal, color=PALETTE[6], ls=":", lw=1.2)
+            ax.annotate("end of calibration", (cal, ax.get_ylim()[1]), xytext=(4, -14),
+                        textcoords="offset points", fontsize=9, color=PALETTE[6])
+        label(ax, f"{what} repeat transactions: actual vs model",
+              "Date", f"Repeat transactions ({'cumulative' if what == 'Cumulative' else f'per {step} days'})")
+        ax.legend(loc="upper left" if what == "Cumulative" else "best")
+        for tick in ax.get_xticklabels():
+            tick.set_rotation(30)
+    fig.tight_layout()
+    return fig
+
+
+def plot_by_frequency(table: pd.DataFrame, models: list[str] | None = None):
+    """Mean holdout purchases per customer by calibration repeat purchases, actual and per model."""
+    models = models or [c for c in table.columns if c not in ("customers", "actual")]
+    fig, ax = new_figure("Holdout purchases by calibration frequency: actual vs predicted",
+                         "Repeat purchases in the calibration period",
+                         "Mean purchases per customer in the holdout")
+    x = np.arange(len(table))
+    ax.plot(x, table["actual"], color=PALETTE[0], lw=2.2, marker="o", label="actual")
+    for i, m in enumerate(models):
+        ax.plot(x, table[m], color=_color(m, i), lw=1.5, ls="--", marker=".", label=m)
+    ax.set_xticks(x, table.index.astype(str))
+    ax.legend(loc="upper left")
+    return fig
+
+
+def plot_errors(errors: pd.DataFrame):
+    """Per-customer holdout MAE and RMSE per model (bars)."""
+    fig, ax = new_figure("Per-customer holdout error of the purchase forecast", "Model",
+                         "Purchases per customer", figsize=(7, 4.2))
+    x = np.arange(len(errors))
+    ax.bar(x - 0.2, errors["mae"], width=0.4, color=PALETTE[0], label="MAE")
+    ax.bar(x + 0.2, errors["rmse"], width=0.4, color=PALETTE[1], label="RMSE")
+    ax.set_xticks(x, errors.index.astype(str))
+    ax.legend()
+    return fig
+
+
+def plot_prob_alive_heatmap(model, T: float, max_frequency: int = 20, n_recency: int = 20,
+                            unit_label: str = "weeks", model_name: str = ""):
+    """P(alive) over frequency (rows) and recency (columns) for a customer of age ``T``.
+
+    Customers without repeat purchases have recency 0 by definition: only that cell is shown in
+    the frequency-0 row.
+    """
+    rec = np.linspace(0, T, n_recency + 1)
+    freq = np.arange(0, max_frequency + 1)
+    xx, rr = np.meshgrid(freq.astype(float), rec)
+    rr = np.where(xx == 0, 0.0, rr)
+    pa = np.asarray(model.prob_alive(xx.ravel(), rr.ravel(), np.full(xx.size, float(T))), float).reshape(xx.shape)
+    pa = np.where((xx == 0) & (np.arange(len(rec))[:, None] > 0), np.nan, pa)
+    fig, ax = new_figure(f"P(alive) by frequency and recency{' — ' + model_name if model_name else ''}",
+                         f"Recency: time of the last purchase ({unit_label} after the first)",
+                         "Repeat purchases (frequency)", figsize=(9, 5.5))
+    im = ax.imshow(pa.T, origin="lower", aspect="auto", cmap="RdYlGn", vmin=0, vmax=1,
+                   extent=[-0.5 * T / n_recency, T + 0.5 * T / n_recency, -0.5, max_frequency + 0.5])
+    ax.grid(False)
+    fig.colorbar(im, ax=ax, label="P(alive)")
+    ax.set_title(ax.get_title() + f"\n(customer age T = {T:.1f} {unit_label})", fontsize=11)
+    return fig
+
+
+def plot_clv_distribution(clv: pd.Series, currency: str = "", horizon_label: str = ""):
+    """Histogram of CLV per customer on a log scale (customers with CLV > 0), median and mean marked."""
+    v = clv[clv > 0]
+    fig, ax = new_figure(f"Distribution of predicted CLV{' — ' + horizon_label if horizon_label else ''}",
+                         f"CLV per customer{_cur(currency)}, log scale", "Customers")
+    if len(v):
+        lo, hi = max(v.min(), v.quantile(0.001)), v.max()
+        bins = np.geomspace(lo, hi, 50) if hi > lo else 10
+        ax.hist(v.clip(lower=lo), bins=bins, color=PALETTE[0], alpha=0.85)
+        ax.set_xscale("log")
+        ax.axvline(v.median(), color=PALETTE[1], ls="--", label=f"median {v.median():,.1f}")
+        ax.axvline(clv.mean(), color=PALETTE[2], ls=":", label=f"mean {clv.mean():,.1f}")
+        ax.legend()
+    return fig
+
+
+def plot_lorenz(curve: pd.DataFrame, gini_value: float, what: str = "predicted CLV"):
+    """Lorenz curve of a value per customer with the line of equality."""
+    fig, ax = new_figure(f"Concentration of {what}: Lorenz curve (Gini {gini_value:.2f})",
+                         "Cumulative share of customers, lowest value first (%)",
+                         f"Cumulative share of {what} (%)", figsize=(6.5, 5.5))
+    ax.plot(100 * curve["customer_share"], 100 * curve["value_share"], color=PALETTE[0], label="Lorenz curve")
+    ax.plot([0, 100], [0, 100], color=PALETTE[6], ls="--", label="equal value per customer")
+    ax.fill_between(100 * curve["customer_share"], 100 * curve["value_share"], 100 * curve["customer_share"],
+                    color=PALETTE[0], alpha=0.1)
+    ax.legend(loc="upper left")
+    return fig
+
+
+def plot_value_by_group(table: pd.DataFrame, group: str, currency: str = ""):
+    """Mean CLV per group (bars) and, when the table has it, CLV/CAC on a second axis."""
+    t = table.sort_values("mean_clv", ascending=False)
+    fig, ax = new_figure(f"Mean predicted CLV by {group.replace('_', ' ')}", group.replace("_", " ").capitalize(),
+                         f"Mean CLV per customer{_cur(currency)}")
+    x = np.arange(len(t))
+    ax.bar(x, t["mean_clv"], color=PALETTE[0], label="mean CLV")
+    ax.set_xticks(x, t[group].astype(str))
+    if "clv_cac" in t.columns and t["clv_cac"].notna().any():
+        ax2 = ax.twinx()
+        ax2.plot(x, t["clv_cac"], color=PALETTE[1], marker="o", lw=1.5, label="CLV / CAC")
+        ax2.axhline(1.0, color=PALETTE[1], ls=":", lw=1)
+        ax2.set_ylabel("Mean CLV / CAC")
+        ax2.grid(False)
+        ax2.set_ylim(bottom=0)
+        h1, l1 = ax.get_legend_handles_labels()
+        h2, l2 = ax2.get_legend_handles_labels()
+        ax.legend(h1 + h2, l1 + l2, loc="upper right")
+    return fig
+
+
+def plot_recovery(table: pd.DataFrame):
+    """Per segment and parameter: estimate with 95% interval against the generating value,
+    as ratios to the true value (1 = exact)."""
+    t = table.dropna(subset=["estimate"]).reset_index(drop=True)
+    fig, ax = new_figure("Demo data: fitted BG/NBD parameters against the generating values",
+                         "Estimate / true value (log scale; 95% interval)", "Segment and parameter",
+                         figsize=(9, 0.32 * max(len(t), 4) + 1.6))
+    y = np.arange(len(t))[::-1]
+    ratio = t["estimate"] / t["truth"]
+    lo, hi = t["ci_lower"] / t["truth"], t["ci_upper"] / t["truth"]
+    colors = [PALETTE[0] if c else PALETTE[1] for c in t["covered"]]
+    ax.hlines(y, lo, hi, color=colors, lw=2)
+    ax.scatter(ratio, y, color=colors, zorder=3)
+    ax.axvline(1.0, color=PALETTE[6], ls="--")
+    ax.set_xscale("log")
+    ax.set_yticks(y, [f"{s} · {p}" for s, p in zip(t["segment"], t["parameter"])])
+    return fig
+
+
+
+def plot_reliability(reliability: pd.DataFrame, probability: str = "P(active)"):
+    """Reliability curve per model: mean predicted probability against the observed share per bin."""
+    t = reliability.loc[reliability["probability"] == probability]
+    fig, ax = new_figure(f"Reliability of {probability} on the holdout",
+                         f"Predicted {probability} (bin mean)", "Observed share active in the holdout",
+                         figsize=(6.5, 5.5))
+    ax.plot([0, 1], [0, 1], color=PALETTE[6], ls="--", label="perfectly calibrated")
+    for i, (name, g) in enumerate(t.groupby("model", sort=False)):
+        ax.plot(g["mean_predicted"], g["observed_share"], color=_color(name, i), marker="o", lw=1.5, label=name)
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.legend(loc="upper left")
+    return fig
+
+
+def plot_lift(lift: pd.DataFrame):
+    """Lift per decile of expected holdout purchases, per model."""
+    fig, ax = new_figure("Decile lift of the purchase forecast on the holdout",
+                         "Decile of expected holdout purchases (1 = highest)",
+                         "Lift (mean actual purchases / overall mean)")
+    models = list(dict.fromkeys(lift["model"]))
+    width = 0.8 / max(len(models), 1)
+    for i, name in enumerate(models):
+        g = lift.loc[lift["model"] == name]
+        ax.bar(g["decile"] + (i - (len(models) - 1) / 2) * width, g["lift"], width=width,
+               color=_color(name, i), label=name)
+    ax.axhline(1.0, color=PALETTE[6], ls="--", lw=1)
+    ax.set_xticks(range(1, 11))
+    ax.legend()
+    return fig
+
+
+def plot_clv_by_band(table: pd.DataFrame, currency: str = ""):
+    """Mean CLV per frequency band: under the model and with the band's observed mean spend."""
+    fig, ax = new_figure("CLV by purchase frequency: model spend vs observed spend",
+                         "Repeat purchases (frequency band)", f"Mean CLV per customer{_cur(currency)}")
+    x = np.arange(len(table))
+    ax.bar(x - 0.2, table["mean_clv_model"], width=0.4, color=PALETTE[0], label="model (spend independent of frequency)")
+    ax.bar(x + 0.2, table["mean_clv_observed_spend"], width=0.4, color=PALETTE[1], label="with the band's observed spend")
+    ax.set_xticks(x, table.index.astype(str))
+    ax.legend()
+    return fig
+
+
+def plot_cash_flows(flows: pd.DataFrame, currency: str = "", unit_label: str = "month"):
+    """Cumulative discounted margin per segment over the horizon."""
+    fig, ax = new_figure("Cumulative discounted margin by segment", f"Future {unit_label}",
+                         f"Cumulative discounted margin{_cur(currency)}")
+    for i, (name, g) in enumerate(flows.groupby("segment", sort=False)):
+        ax.plot(g["period"], g["cumulative_discounted_margin"], marker=".", color=PALETTE[i % len(PALETTE)], label=name)
+    ax.legend()
+    return fig

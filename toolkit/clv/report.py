@@ -1,0 +1,387 @@
+"""The CLV report's building blocks: purchase occasions, model fits and tables, CLV per customer.
+
+* :func:`purchase_occasions` — the transaction rows the models see: customer-days that hold only
+  returns (negative rows) are not purchases and are left out, and counted;
+* :func:`fit_models`, :func:`parameter_table`, :func:`model_comparison` — the transaction models
+  fitted side by side, their estimates with 95% intervals, log-likelihood, AIC and BIC;
+* :func:`expected_spend` and :func:`customer_value` — Gamma-Gamma spend and discounted CLV per
+  customer over a horizon, with a yearly discount rate converted per period, a margin (one number
+  or one per customer) and explicit churn (customers who closed their account are worth 0);
+* :func:`value_by_group`, :func:`region_cac`, :func:`lorenz_curve`, :func:`gini`,
+  :func:`top_share`, :func:`value_at_risk` — summaries for the report;
+* :func:`ground_truth_recovery` — on the demo data, the fitted per-segment BG/NBD parameters
+  against the generating ones.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from .base import ConvergenceError
+from .bgnbd import BetaGeo, ModifiedBetaGeo
+from .gammagamma import GammaGamma
+from .paretonbd import ParetoNBD
+from .summary import rfm_summary
+from .units import normalize_unit, period_rate
+
+__all__ = ["TRANSACTION_MODELS", "PurchaseLog", "purchase_occasions", "fit_models", "parameter_table", "first_purchase_amount",
+           "model_comparison", "fit_spend_model", "expected_spend", "customer_value", "value_by_group",
+           "region_cac", "lorenz_curve", "gini", "top_share", "value_at_risk", "ground_truth_recovery",
+           "ground_truth_files", "explicit_churn"]
+
+#: The transaction models the report compares, by display name.
+TRANSACTION_MODELS = {"BG/NBD": BetaGeo, "Pareto/NBD": ParetoNBD, "MBG/NBD": ModifiedBetaGeo}
+
+
+# ----------------------------------------------------------------------------- purchase occasions
+@dataclass
+class PurchaseLog:
+    """Transactions the models use, and what was left out."""
+
+    transactions: pd.DataFrame       # customer_id, date, amount (and the other columns) kept
+    rows_in: int
+    return_rows: int                 # rows with a negative amount (all of them, kept or not)
+    return_only_days: int            # customer-days holding only returns: not purchase occasions
+    return_only_value: float         # their (negative) net amount
+    net_value: float                 # net amount of the rows kept
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def returns_share(self) -> float:
+        """Value returned on return-only days as a share of the net value of the purchase days."""
+        return float(-self.return_only_value / self.net_value) if self.net_value > 0 else 0.0
+
+
+def purchase_occasions(transactions: pd.DataFrame) -> PurchaseLog:
+    """Leave out customer-days whose rows are all returns (negative amounts), and count them.
+
+    A return is not a purchase: counted as an occasion it would add a "repeat purchase" with
+    negative spend. Returns on a day with purchases stay (they net against that day's amount).
+    Zero amounts are purchases (free items). Rows without a customer id or date are left out.
+    """
+    tx = transactions
+    ok = tx["customer_id"].notna() & tx["date"].notna()
+    tx = tx.loc[ok]
+    amount = tx["amount"].to_numpy(float)
+    day = pd.to_datetime(tx["date"]).dt.normalize()
+    key = pd.DataFrame({"c": tx["customer_id"].to_numpy(), "d": day.to_numpy()})
+    day_max = pd.Series(amount).groupby([key["c"], key["d"]]).transform("max").to_numpy()
+    ret_only = day_max < 0
+    n_days = int(key.loc[ret_only].drop_duplicates().shape[0]) if ret_only.any() else 0
+    kept = tx.loc[~ret_only]
+    log = PurchaseLog(kept, int(len(transactions)), int((amount < 0).sum()), n_days,
+                      float(amount[ret_only].sum()), float(kept["amount"].sum()))
+    dropped = int((~ok).sum())
+    if dropped:
+        log.notes.append(f"{dropped:,} rows without a customer id or date were left out")
+    if n_days:
+        log.notes.append(f"{n_days:,} customer-days held only returns ({-log.return_only_value:,.2f} in value); "
+                         "they are not purchase occasions and were left out of the models")
+    return log
+
+
+# --------------------------------------------------------------------------------- model fitting
+def fit_models(rfm: pd.DataFrame, names: Sequence[str] | None = None,
+               **fit_options) -> tuple[dict[str, object], dict[str, str]]:
+    """Fit each transaction model (default: all of :data:`TRANSACTION_MODELS`).
+
+    Returns the fitted models by name and, for the ones without a maximum, the error message (a
+    failed fit is reported, never silently dropped).
+    """
+    fitted, failed = {}, {}
+    for name in names or TRANSACTION_MODELS:
+        try:
+            fitted[name] = TRANSACTION_MODELS[name](**fit_options).fit(rfm)
+        except (ConvergenceError, ValueError, FloatingPointError) as exc:
+            failed[name] = str(exc)
+    return fitted, failed
+
+
+def parameter_table(models: Mapping[str, object]) -> pd.DataFrame:
+    """One row per model and parameter: estimate, standard error, 95% interval."""
+    rows = []
+    for name, m in models.items():
+        tab = m.summary_frame()
+        for par, r in tab.iterrows():
+            rows.append({"model": name, "parameter": par, "estimate": r["estimate"], "std_err": r["std_err"],
+                         "ci_lower": r["ci_lower"], "ci_upper": r["ci_upper"]})
+    return pd.DataFrame(rows, columns=["model", "parameter", "estimate", "std_err", "ci_lower", "ci_upper"])
+
+
+def model_comparison(models: Mapping[str, object], errors: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Log-likelihood, AIC, BIC (and their distance to the best), fit diagnostics and, when
+    given, the holdout errors of :func:`toolkit.clv.holdout.holdout_errors`."""
+    rows = []
+    for name, m in models.items():
+        rows.append({"model": name, "parameters": len(m.param_names), "customers": m.n_,
+                     "log_likelihood": m.log_likelihood_, "aic": m.aic_, "bic": m.bic_,
+                     "converged": bool(m.converged_), "grad_norm": m.grad_norm_,
+                     "iterations": int(m.n_iter_)})
+    out = pd.DataFrame(rows)
+    if len(out):
+        out["delta_aic"] = out["aic"] - out["aic"].min()
+        out["delta_bic"] = out["bic"] - out["bic"].min()
+    if errors is not None and len(out):
+        err = errors.rename(columns={"mae": "holdout_mae", "rmse": "holdout_rmse",
+                                     "aggregate_error": "holdout_aggregate_error"})
+        keep = [c for c in ("holdout_mae", "holdout_rmse", "holdout_aggregate_error") if c in err.columns]
+        out = out.merge(err[keep], left_on="model", right_index=True, how="left")
+    return out
+
+
+# ------------------------------------------------------------------------------------ spend & CLV
+def fit_spend_model(rfm: pd.DataFrame, **fit_options) -> GammaGamma:
+    """Gamma-Gamma on the repeat customers; those with a non-positive mean spend (returns exceeding
+    purchases) are left out of the fit and counted in ``n_dropped_``."""
+    return GammaGamma(nonpositive="drop", **fit_options).fit(rfm)
+
+
+def first_purchase_amount(transactions: pd.DataFrame, observation_end=None) -> pd.Series:
+    """Net amount of each customer's first purchase day (up to ``observation_end``)."""
+    tx = transactions
+    day = pd.to_datetime(tx["date"]).dt.normalize()
+    if observation_end is not None:
+        keep = day <= pd.Timestamp(observation_end)
+        tx, day = tx.loc[keep], day.loc[keep]
+    first = day.groupby(tx["customer_id"]).transform("min")
+    on_first = (day == first).to_numpy()
+    out = tx.loc[on_first].groupby("customer_id")["amount"].sum()
+    out.name = "first_amount"
+    return out
+
+
+def expected_spend(spend_model: GammaGamma, rfm: pd.DataFrame,
+                   first_amount: pd.Series | None = None) -> tuple[pd.Series, dict]:
+    """Expected spend per future transaction for every customer, with what needed special handling.
+
+    * a repeat customer with a non-positive mean spend is treated as mean spend 0 (the estimate
+      shrinks towards 0 the more such transactions there are) — counted in ``nonpositive``;
+    * when the model's population mean is infinite (q <= 1: very unequal spend between customers)
+      the Gamma-Gamma expectation does not exist for customers without repeat purchases. They
+      are then updated with their first purchase as if it were one transaction of the spend
+      process, ``p (gamma + z) / (p + q - 1)`` with ``z`` = first amount (clipped at 0), when
+      ``first_amount`` is given and ``p + q > 1``; otherwise they get the observed mean spend per
+      repeat transaction — counted in ``fallback``.
+    """
+    p, q, g = spend_model.params_[["p", "q", "gamma"]].to_numpy(float)
+    x = rfm["frequency"].to_numpy(float)
+    m = rfm["monetary_value"].to_numpy(float)
+    nonpos = (x > 0) & ~(m > 0)
+    m = np.where((x > 0) & (m > 0), m, 0.0)
+    denom = p * x + q - 1
+    ok = denom > 0
+    value = np.where(ok, p * (g + m * x) / np.where(ok, denom, 1.0), np.nan)
+    rep = (x > 0) & (m > 0)
+    observed_mean = float((x[rep] * m[rep]).sum() / x[rep].sum()) if rep.any() else float("nan")
+    how = "none"
+    if not ok.all():
+        if first_amount is not None and p + q > 1:
+            z = np.clip(first_amount.reindex(rfm.index).to_numpy(float), 0, None)
+            alt = np.where(np.isnan(z), observed_mean, p * (g + np.nan_to_num(z)) / (p + q - 1))
+            how = "first purchase"
+        else:
+            alt = np.full(len(x), observed_mean)
+            how = "observed mean"
+        value = np.where(ok, value, alt)
+    notes = {"nonpositive": int(nonpos.sum()), "fallback": int((~ok).sum()), "fallback_basis": how,
+             "observed_mean": observed_mean, "population_mean": float(spend_model.mean_value_)}
+    return pd.Series(value, index=rfm.index, name="expected_spend"), notes
+
+
+def customer_value(rfm: pd.DataFrame, model, spend_model: GammaGamma, horizon: int = 12,
+                   discount_rate: float = 0.10, margin: float | pd.Series = 0.3, horizon_unit: str = "M",
+                   returns_factor: float = 1.0, churned: pd.Series | None = None,
+                   first_amount: pd.Series | None = None, method: str = "horizon") -> pd.DataFrame:
+    """CLV per customer (one row per row of ``rfm``).
+
+    ``method="horizon"``: over ``horizon`` periods of ``horizon_unit`` (day, week, month, quarter,
+    year); ``discount_rate`` is per year, converted to the period (``(1 + d) ** (1 / periods a
+    year) - 1``) and each period's purchases are discounted at its end. ``method="dert"``: all
+    future purchases, continuously discounted at the same yearly rate (discounted expected residual
+    transactions, :func:`toolkit.clv.cashflow.dert`); ``horizon`` is then not used.
+    ``margin`` is one number or a Series per customer id. ``returns_factor`` scales spend for
+    returns made on later days (1 - returns share). Customers flagged in ``churned`` (explicit
+    churn, e.g. a closed account) get P(alive) 0 and CLV 0. Columns: frequency, recency, T,
+    monetary_value, prob_alive, expected_purchases (over the horizon, undiscounted; with DERT the
+    discounted expected purchases), expected_spend, margin, clv, clv_if_alive (CLV / P(alive)).
+    """
+    from .cashflow import dert, period_purchases
+
+    unit = rfm.attrs.get("time_unit") or getattr(model, "time_unit_", None)
+    if unit is None:
+        raise ValueError("the summary's time unit is unknown (rfm.attrs['time_unit'])")
+    hu = normalize_unit(horizon_unit)
+    if method == "horizon":
+        inc = period_purchases(model, rfm, horizon, hu)
+        H = inc.shape[0]
+        disc = (1.0 + period_rate(discount_rate, hu)) ** -np.arange(1, H + 1, dtype=float)
+        units = (disc[:, None] * inc).sum(axis=0)
+        purchases = inc.sum(axis=0)
+    elif method == "dert":
+        units = dert(model, rfm, discount_rate)
+        purchases = units
+        H = None
+    else:
+        raise ValueError("method must be 'horizon' or 'dert'")
+    spend, notes = expected_spend(spend_model, rfm, first_amount)
+    if isinstance(margin, pd.Series):
+        mg = margin.reindex(rfm.index).astype(float)
+        if mg.isna().any():
+            raise ValueError(f"no margin for {int(mg.isna().sum())} customers")
+        mg = mg.to_numpy()
+    else:
+        mg = np.full(len(rfm), float(margin))
+    pa = np.asarray(model.prob_alive(rfm), float)
+    clv = mg * spend.to_numpy() * float(returns_factor) * units
+    out = pd.DataFrame({"frequency": rfm["frequency"].to_numpy(float), "recency": rfm["recency"].to_numpy(float),
+                        "T": rfm["T"].to_numpy(float), "monetary_value": rfm["monetary_value"].to_numpy(float),
+                        "prob_alive": pa, "expected_purchases": purchases, "expected_spend": spend.to_numpy(),
+                        "margin": mg, "clv": clv}, index=rfm.index)
+    if churned is not None:
+        gone = churned.reindex(rfm.index).fillna(False).astype(bool).to_numpy()
+        out.loc[gone, ["prob_alive", "expected_purchases", "clv"]] = 0.0
+        out["explicitly_churned"] = gone
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["clv_if_alive"] = np.where(out["prob_alive"] > 0, out["clv"] / out["prob_alive"], 0.0)
+    out.attrs.update({"method": method, "horizon": H, "horizon_unit": hu,
+                      "discount_rate_yearly": float(discount_rate),
+                      "discount_rate_period": period_rate(discount_rate, hu), "time_unit": unit,
+                      "spend_notes": notes})
+    return out
+
+
+def explicit_churn(customers: pd.DataFrame | None, observation_end) -> pd.Series | None:
+    """True for customers whose ``churn_date`` is on or before ``observation_end`` (None without data)."""
+    if customers is None or "churn_date" not in customers.columns or customers["churn_date"].isna().all():
+        return None
+    cd = pd.to_datetime(customers["churn_date"])
+    flag = cd.notna() & (cd <= pd.Timestamp(observation_end))
+    return pd.Series(flag.to_numpy(), index=customers["customer_id"].to_numpy(), name="churned")
+
+
+# -------------------------------------------------------------------------------------- summaries
+def value_by_group(table: pd.DataFrame, groups: pd.Series, cac: pd.Series | None = None,
+                   name: str = "group") -> pd.DataFrame:
+    """Customers, mean / median / total CLV, share of total CLV, mean P(alive) per group, and
+    with ``cac`` (per group) the CAC and the ratio mean CLV / CAC."""
+    grp = groups.reindex(table.index).astype(object).fillna("unknown").astype(str)
+    g = table.groupby(grp.to_numpy())
+    out = pd.DataFrame({"customers": g.size(), "mean_clv": g["clv"].mean(), "median_clv": g["clv"].median(),
+                        "total_clv": g["clv"].sum(), "mean_prob_alive": g["prob_alive"].mean()})
+    total = out["total_clv"].sum()
+    out["clv_share"] = out["total_clv"] / total if total else np.nan
+    if cac is not None:
+        out["cac"] = cac.reindex(out.index).astype(float)
+        out["clv_cac"] = out["mean_clv"] / out["cac"]
+    out.index.name = name
+    return out.sort_values("total_clv", ascending=False).reset_index()
+
+
+def region_cac(marketing_spend: pd.DataFrame | None, customers: pd.DataFrame | None) -> pd.Series | None:
+    """Acquisition spend / customers acquired per region over all periods (None without the data)."""
+    if marketing_spend is None or customers is None:
+        return None
+    if not {"region", "acquisition_date"} <= set(customers.columns) or customers["acquisition_date"].isna().all():
+        return None
+    spend = marketing_spend.groupby(marketing_spend["region"].astype(str))["spend"].sum()
+    won = customers.loc[customers["acquisition_date"].notna()]
+    new = won.groupby(won["region"].astype(str))["customer_id"].nunique()
+    out = (spend / new.reindex(spend.index)).where(new.reindex(spend.index) > 0)
+    out.name = "cac"
+    return out
+
+
+def lorenz_curve(values: pd.Series | np.ndarray) -> pd.DataFrame:
+    """Cumulative share of customers (lowest value first) against cumulative share of value."""
+    v = np.sort(np.clip(np.asarray(values, float)[~np.isnan(np.asarray(values, float))], 0, None))
+    cum = np.concatenate([[0.0], np.cumsum(v)])
+    total = cum[-1] if cum[-1] > 0 else 1.0
+    return pd.DataFrame({"customer_share": np.linspace(0, 1, len(v) + 1), "value_share": cum / total})
+
+
+def gini(values: pd.Series | np.ndarray) -> float:
+    """Gini coefficient of non-negative values (0 = equal, 1 = one customer holds everything)."""
+    v = np.sort(np.clip(np.asarray(values, float)[~np.isnan(np.asarray(values, float))], 0, None))
+    n = len(v)
+    if n == 0 or v.sum() == 0:
+        return float("nan")
+    i = np.arange(1, n + 1)
+    return float(2 * (i * v).sum() / (n * v.sum()) - (n + 1) / n)
+
+
+def top_share(values: pd.Series | np.ndarray, share: float = 0.2) -> float:
+    """Share of the total held by the top ``share`` of customers."""
+    v = np.sort(np.asarray(values, float)[~np.isnan(np.asarray(values, float))])[::-1]
+    k = int(np.ceil(share * len(v)))
+    total = v.sum()
+    return float(v[:k].sum() / total) if total else float("nan")
+
+
+def value_at_risk(table: pd.DataFrame, top: float = 0.2, max_prob_alive: float = 0.5) -> pd.DataFrame:
+    """Valuable customers who may have lapsed: in the top ``top`` by CLV if still active
+    (``clv_if_alive``) with P(alive) below ``max_prob_alive``, most value at risk first.
+
+    ``value_at_risk`` = clv_if_alive - clv = clv_if_alive x (1 - P(alive)): what is lost if they
+    have indeed left.
+    """
+    t = table.loc[table["prob_alive"] > 0]
+    if t.empty:
+        return t.assign(value_at_risk=[])
+    cut = t["clv_if_alive"].quantile(1 - top)
+    risk = t.loc[(t["clv_if_alive"] >= cut) & (t["prob_alive"] < max_prob_alive)].copy()
+    risk["value_at_risk"] = risk["clv_if_alive"] - risk["clv"]
+    return risk.sort_values("value_at_risk", ascending=False)
+
+
+# ---------------------------------------------------------------------------- demo ground truth
+def ground_truth_files(transactions_path: str | Path | None) -> tuple[Path, Path] | None:
+    """``ground_truth.json`` and ``truth_customers.csv`` next to the transactions file, if both exist."""
+    if transactions_path is None:
+        return None
+    folder = Path(transactions_path).parent
+    gt, tc = folder / "ground_truth.json", folder / "truth_customers.csv"
+    return (gt, tc) if gt.exists() and tc.exists() else None
+
+
+def ground_truth_recovery(transactions: pd.DataFrame, observation_end, files: tuple[Path, Path],
+                          customers: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Per-segment BG/NBD fits on the customers without explicit churn, against the generating
+    parameters (weekly units, as the ground truth). One row per segment and parameter:
+    ``truth``, ``estimate``, ``ci_lower``, ``ci_upper``, ``covered``, ``customers``; a segment
+    whose fit finds no maximum gets NaN estimates and the reason in ``note``.
+    """
+    gt_path, tc_path = files
+    truth = json.loads(Path(gt_path).read_text(encoding="utf-8"))
+    segs = {k: v["bgnbd"] for k, v in truth.get("segments", {}).items() if "bgnbd" in v}
+    tc = pd.read_csv(tc_path, dtype={"customer_id": str})
+    segment = tc.set_index("customer_id")["segment"]
+    if customers is not None and "churn_date" in customers.columns:
+        churned = set(customers.loc[customers["churn_date"].notna(), "customer_id"].astype(str))
+    else:
+        churned = set(tc.loc[tc["churn_date_explicit"].notna(), "customer_id"].astype(str))
+    rfm = rfm_summary(transactions, observation_end, None, "W")
+    ids = rfm.index.astype(str)
+    seg = segment.reindex(ids).to_numpy()
+    keep = ~np.isin(ids, list(churned))
+    rows = []
+    for name, params in segs.items():
+        sub = rfm.loc[(seg == name) & keep]
+        base = {"segment": name, "customers": len(sub)}
+        try:
+            m = BetaGeo().fit(sub)
+            ci = m.confidence_intervals_
+            for par, true in params.items():
+                lo, hi = float(ci.loc[par, "lower"]), float(ci.loc[par, "upper"])
+                rows.append({**base, "parameter": par, "truth": float(true), "estimate": float(m.params_[par]),
+                             "ci_lower": lo, "ci_upper": hi, "covered": bool(lo <= true <= hi), "note": ""})
+        except (ConvergenceError, ValueError) as exc:
+            for par, true in params.items():
+                rows.append({**base, "parameter": par, "truth": float(true), "estimate": np.nan, "ci_lower": np.nan,
+                             "ci_upper": np.nan, "covered": False, "note": str(exc)})
+    return pd.DataFrame(rows, columns=["segment", "parameter", "customers", "truth", "estimate", "ci_lower",
+                                       "ci_upper", "covered", "note"])
