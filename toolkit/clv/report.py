@@ -22,6 +22,8 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from toolkit.concentration import gini, lorenz_curve, top_share  # noqa: F401  (used by the CLV report)
+
 from .base import ConvergenceError
 from .bgnbd import BetaGeo, ModifiedBetaGeo
 from .gammagamma import GammaGamma
@@ -294,32 +296,6 @@ def region_cac(marketing_spend: pd.DataFrame | None, customers: pd.DataFrame | N
     out = (spend / new.reindex(spend.index)).where(new.reindex(spend.index) > 0)
     out.name = "cac"
     return out
-
-
-def lorenz_curve(values: pd.Series | np.ndarray) -> pd.DataFrame:
-    """Cumulative share of customers (lowest value first) against cumulative share of value."""
-    v = np.sort(np.clip(np.asarray(values, float)[~np.isnan(np.asarray(values, float))], 0, None))
-    cum = np.concatenate([[0.0], np.cumsum(v)])
-    total = cum[-1] if cum[-1] > 0 else 1.0
-    return pd.DataFrame({"customer_share": np.linspace(0, 1, len(v) + 1), "value_share": cum / total})
-
-
-def gini(values: pd.Series | np.ndarray) -> float:
-    """Gini coefficient of non-negative values (0 = equal, 1 = one customer holds everything)."""
-    v = np.sort(np.clip(np.asarray(values, float)[~np.isnan(np.asarray(values, float))], 0, None))
-    n = len(v)
-    if n == 0 or v.sum() == 0:
-        return float("nan")
-    i = np.arange(1, n + 1)
-    return float(2 * (i * v).sum() / (n * v.sum()) - (n + 1) / n)
-
-
-def top_share(values: pd.Series | np.ndarray, share: float = 0.2) -> float:
-    """Share of the total held by the top ``share`` of customers."""
-    v = np.sort(np.asarray(values, float)[~np.isnan(np.asarray(values, float))])[::-1]
-    k = int(np.ceil(share * len(v)))
-    total = v.sum()
-    return float(v[:k].sum() / total) if total else float("nan")
 
 
 def value_at_risk(table: pd.DataFrame, top: float = 0.2, max_prob_alive: float = 0.5) -> pd.DataFrame:

@@ -9,7 +9,11 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+
 from scipy import stats
+
+from toolkit import concentration
+from toolkit.concentration import gini, top_share  # noqa: F401  (re-exported)
 
 OTHER_REGIONS = "other regions"
 
@@ -131,28 +135,7 @@ def decile_table(values: pd.Series) -> pd.DataFrame:
 
 def lorenz_curve(values: pd.Series) -> pd.DataFrame:
     """Cumulative share of customers (poorest first) against cumulative share of revenue (negatives as 0)."""
-    v = np.sort(np.clip(values.dropna().to_numpy(dtype=float), 0, None))
-    cum = np.concatenate([[0.0], np.cumsum(v)])
-    total = cum[-1] if cum[-1] > 0 else 1.0
-    return pd.DataFrame({"customer_share": np.linspace(0, 1, len(v) + 1), "revenue_share": cum / total})
-
-
-def gini(values: pd.Series) -> float:
-    """Gini coefficient of revenue per customer (negative values counted as 0)."""
-    v = np.sort(np.clip(values.dropna().to_numpy(dtype=float), 0, None))
-    n = len(v)
-    if n == 0 or v.sum() == 0:
-        return float("nan")
-    i = np.arange(1, n + 1)
-    return float((2 * (i * v).sum()) / (n * v.sum()) - (n + 1) / n)
-
-
-def top_share(values: pd.Series, share: float = 0.2) -> float:
-    """Share of revenue from the top ``share`` of customers."""
-    v = np.sort(values.dropna().to_numpy(dtype=float))[::-1]
-    k = int(np.ceil(share * len(v)))
-    total = v.sum()
-    return float(v[:k].sum() / total) if total else float("nan")
+    return concentration.lorenz_curve(values, value_name="revenue_share")
 
 
 def cohort_revenue(transactions: pd.DataFrame, first_purchase: pd.Series, as_of=None,
