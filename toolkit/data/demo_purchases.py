@@ -106,6 +106,31 @@ def draw_churn(rng: np.random.Generator, c: dict, P: dp.Params, end_day: int) ->
     return dict(lp=lp, t_cont=t_cont, churn_day=churn_day, reason=reason, open_cont=open_cont)
 
 
+def _one_occasion_per_day(cust: np.ndarray, t: np.ndarray, day: np.ndarray, churn_day: np.ndarray,
+                          end_day: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Move a purchase that falls on a day its customer already bought to the next free day.
+
+    The models count purchase days (same-day purchases form one occasion), so continuous-time
+    purchases merging on one day would bias the recovered rates (about +8% on alpha for the most
+    frequent segment). Moving keeps every purchase; one pushed past the end date or the customer's
+    churn day is dropped (rare). No random numbers are drawn, so the other draws are unchanged.
+    """
+    o = np.lexsort((t, cust))
+    cs, ds = cust[o], day[o]
+    start = np.r_[True, cs[1:] != cs[:-1]]
+    grp = np.cumsum(start) - 1
+    rank = np.arange(len(cs)) - np.flatnonzero(start)[grp]
+    key = ds - rank
+    # running maximum of (day - rank) within each customer, then add the rank back: strictly increasing days
+    # (an offset per customer larger than any day span keeps the running maximum inside each customer)
+    big = int(key.max() - key.min()) + 1 if len(key) else 1
+    offset = grp.astype(np.int64) * big
+    adj = np.maximum.accumulate(key - key.min() + offset) - offset + key.min() + rank
+    limit = np.where(churn_day[cs] != NONE, churn_day[cs], end_day)
+    ok = adj <= np.minimum(limit, end_day)
+    return cs[ok], t[o][ok], adj[ok]
+
+
 def simulate_orders(rng: np.random.Generator, c: dict, ch: dict, end_day: int) -> tuple[dict, dict]:
     """BG/NBD purchase occasions with Gamma-Gamma values.
 
@@ -150,6 +175,7 @@ def simulate_orders(rng: np.random.Generator, c: dict, ch: dict, end_day: int) -
     cust = np.concatenate([idx, idx[rep_owner]])
     t_all = np.concatenate([np.zeros(len(idx)), rep_t])
     day = c["acq"][cust] + np.floor(t_all).astype(np.int64)
+    cust, t_all, day = _one_occasion_per_day(cust, t_all, day, ch["churn_day"], end_day)
     value = rng.gamma(dp.GG_P, 1.0 / nu[cust])
     value = np.maximum(value, 1.0)
     o = np.lexsort((t_all, cust, day))

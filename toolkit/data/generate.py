@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import shutil
 import tempfile
@@ -11,6 +12,14 @@ from toolkit.data.errors import SpecError
 from toolkit.data.spec import DatasetSpec
 
 GENERATOR_KEYS = {"name", "seed", "n_customers", "out", "start", "end", "regional_differences"}
+
+
+def _code_fingerprint() -> str:
+    """Hash of the generator's source, so data made by an older generator is regenerated."""
+    h = hashlib.sha256()
+    for f in sorted(Path(__file__).parent.glob("demo*.py")):
+        h.update(f.read_bytes())
+    return h.hexdigest()[:16]
 
 
 def _wanted(gen: dict) -> dict:
@@ -25,7 +34,8 @@ def _is_current(out: Path, gen: dict) -> bool:
         recorded = json.loads(truth.read_text()).get("generator_args", {})
     except (OSError, ValueError):
         return False
-    return all(recorded.get(k) == v for k, v in _wanted(gen).items())
+    return all(recorded.get(k) == v for k, v in _wanted(gen).items()) and \
+        recorded.get("code") == _code_fingerprint()
 
 
 def ensure_generated(spec: DatasetSpec) -> Path:
@@ -52,7 +62,7 @@ def ensure_generated(spec: DatasetSpec) -> Path:
             truth = write_demo(tmp, **kwargs)
             truth_path = tmp / "ground_truth.json"
             data = json.loads(truth_path.read_text()) if truth_path.exists() else dict(truth or {})
-            data["generator_args"] = kwargs
+            data["generator_args"] = {**kwargs, "code": _code_fingerprint()}
             truth_path.write_text(json.dumps(data, indent=2, sort_keys=True))
             if out.exists():
                 shutil.rmtree(out)
