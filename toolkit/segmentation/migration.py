@@ -28,8 +28,8 @@ from toolkit.segmentation.config import ConfigError, load_config
 from toolkit.segmentation.features import customer_features
 from toolkit.segmentation.rfm import NO_PURCHASE, UNMATCHED, assign_segments, rfm_scores, segment_order
 
-__all__ = ["NOT_YET", "Migration", "check_partition", "migration_from_dataset", "rule_matches",
-           "segment_migration", "segments_at"]
+__all__ = ["NOT_YET", "Migration", "check_partition", "migration_directions", "migration_from_dataset",
+           "rule_matches", "segment_migration", "segment_rank", "segments_at"]
 
 NOT_YET = "Not yet a customer"
 _KEYS = {"r": "R", "f": "F", "m": "M", "fm": "FM"}
@@ -71,6 +71,24 @@ def check_partition(rules: Sequence[Mapping], bins: int = 5) -> pd.DataFrame:
             parts.append(f"{len(many)} match several rules, e.g. ({r.R}, {r.F}, {r.M}): {r.matching_rules}")
         raise ConfigError("the RFM rule table is not a partition of the score grid: " + "; ".join(parts))
     return tab
+
+
+def segment_rank(grid: pd.DataFrame) -> pd.Series:
+    """Rank score per segment: the mean R + FM of the score combinations its rule covers (from
+    :func:`check_partition`); customers without a purchase rank 0."""
+    rank = grid.assign(score=grid["R"] + grid["FM"]).groupby("segment")["score"].mean()
+    rank[NO_PURCHASE] = 0.0
+    return rank
+
+
+def migration_directions(table: pd.DataFrame, rank: pd.Series) -> pd.DataFrame:
+    """The migration's long table with a ``direction`` per cell: joined (not yet a customer at t0),
+    stayed, improved or slipped (to a higher / lower ranked segment) or sideways (equal rank)."""
+    cells = table.copy()
+    r0, r1 = cells["segment_t0"].map(rank), cells["segment_t1"].map(rank)
+    cells["direction"] = np.select([cells["segment_t0"] == NOT_YET, cells["segment_t0"] == cells["segment_t1"],
+                                    r1 > r0, r1 < r0], ["joined", "stayed", "improved", "slipped"], "sideways")
+    return cells
 
 
 def segments_at(transactions: pd.DataFrame, customers: pd.DataFrame | None, as_of, rules: Sequence[Mapping],

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 from matplotlib import colormaps
 from matplotlib.ticker import StrMethodFormatter
+import seaborn as sns
 
 from toolkit.plotting import FIGSIZE, PALETTE, label, new_figure
 
@@ -203,4 +204,19 @@ def plot_demographic(profile: pd.DataFrame, name: str):
     ax.bar(x + 0.2, 100 * profile["revenue_share"], width=0.4, color=PALETTE[1], label="net revenue")
     ax.set_xticks(x, profile.index.astype(str), rotation=20 if len(profile) > 5 else 0)
     ax.legend()
+    return fig
+
+
+def plot_migration(counts: pd.DataFrame, d0: str, d1: str):
+    """Heat map of a migration matrix as row shares (rows: segment at ``d0``, with customer counts)."""
+    shares = counts.div(counts.sum(axis=1), axis=0)
+    annot = shares.map(lambda v: f"{v:.0%}" if v >= 0.005 else ("<1%" if v > 0 else ""))
+    rows = [f"{i} ({n:,})" for i, n in counts.sum(axis=1).items()]
+    title = f"Segment migration {d0} to {d1}: where each segment's customers went"
+    fig, ax = new_figure(title, f"RFM segment on {d1}", f"RFM segment on {d0} (customers)",
+                         figsize=(11, 0.45 * len(shares) + 2.8))
+    sns.heatmap(shares.set_axis(rows), annot=annot.to_numpy(), fmt="", cmap="Blues", vmin=0, vmax=1, ax=ax,
+                cbar_kws={"label": "Share of the row segment's customers"}, annot_kws={"fontsize": 8})
+    label(ax, title, f"RFM segment on {d1}", f"RFM segment on {d0} (customers)")
+    ax.set_xticklabels(ax.get_xticklabels(), rotation=35, ha="right", rotation_mode="anchor")
     return fig

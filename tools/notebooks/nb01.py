@@ -21,18 +21,17 @@ migration_days = 182  # segment migration compares RFM segments at as_of minus t
 ("code", '''
 import numpy as np
 import pandas as pd
-import seaborn as sns
 
 import toolkit.segmentation as sg
 from toolkit.data import load_dataset
-from toolkit.plotting import apply_style, label, new_figure
+from toolkit.plotting import apply_style
 from toolkit.privacy import protect
 from toolkit.quality import rule_summary
 from toolkit.reporting import fmt_int, fmt_pct, say, show_table
 from toolkit.results import RunResults
 from toolkit.segmentation import plots as sp
-from toolkit.segmentation.migration import NOT_YET, check_partition, migration_from_dataset
-from toolkit.segmentation.rfm import NO_PURCHASE, UNMATCHED
+from toolkit.segmentation.migration import check_partition, migration_directions, migration_from_dataset, segment_rank
+from toolkit.segmentation.rfm import UNMATCHED
 
 apply_style()
 ds = load_dataset(dataset)
@@ -158,8 +157,7 @@ recency + frequency-monetary score (R + FM) of the score combinations their rule
 T1 = seg.as_of
 T0 = T1 - pd.Timedelta(days=int(migration_days))
 grid = check_partition(rfm_rules, int(cfg["rfm"].get("bins", 5)))  # raises unless each score combination has one rule
-rank = grid.assign(score=grid["R"] + grid["FM"]).groupby("segment")["score"].mean()
-rank[NO_PURCHASE] = 0.0
+rank = segment_rank(grid)
 mig = None
 if int(migration_days) <= 0:
     say("`migration_days` is {d}: it must be positive for a segment migration.", d=migration_days)
@@ -169,21 +167,9 @@ elif T0 < tx["date"].min().normalize():
 else:
     mig = migration_from_dataset(ds, T0, T1, config=cfg)
     D0, D1 = str(T0.date()), str(T1.date())
-    cells = mig.table.copy()
-    r0, r1 = cells["segment_t0"].map(rank), cells["segment_t1"].map(rank)
-    cells["direction"] = np.select([cells["segment_t0"] == NOT_YET, cells["segment_t0"] == cells["segment_t1"],
-                                    r1 > r0, r1 < r0], ["joined", "stayed", "improved", "slipped"], "sideways")
+    cells = migration_directions(mig.table, rank)
     counts = mig.customers
-    shares = counts.div(counts.sum(axis=1), axis=0)
-    annot = shares.map(lambda v: f"{v:.0%}" if v >= 0.005 else ("<1%" if v > 0 else ""))
-    rows = [f"{i} ({n:,})" for i, n in counts.sum(axis=1).items()]
-    title = f"Segment migration {D0} to {D1}: where each segment's customers went"
-    fig, ax = new_figure(title, f"RFM segment on {D1}", f"RFM segment on {D0} (customers)",
-                         figsize=(11, 0.45 * len(shares) + 2.8))
-    sns.heatmap(shares.set_axis(rows), annot=annot.to_numpy(), fmt="", cmap="Blues", vmin=0, vmax=1, ax=ax,
-                cbar_kws={"label": "Share of the row segment's customers"}, annot_kws={"fontsize": 8})
-    label(ax, title, f"RFM segment on {D1}", f"RFM segment on {D0} (customers)")
-    ax.set_xticklabels(ax.get_xticklabels(), rotation=35, ha="right", rotation_mode="anchor")
+    sp.plot_migration(counts, D0, D1)
 '''),
 ("code", '''
 if mig is not None:
