@@ -96,7 +96,7 @@ def run_child(cmd: list[str]) -> dict:
 
 
 # ------------------------------------------------------------------------------ custkit child
-def custkit_child(data: Path, pareto: bool, repeat: int) -> dict:
+def custkit_child(data: Path, pareto: bool, repeat: int, interval_draws: int = 0) -> dict:
     import pandas as pd
     from toolkit.clv import BetaGeo, GammaGamma, ParetoNBD, rfm_summary
 
@@ -136,6 +136,18 @@ def custkit_child(data: Path, pareto: bool, repeat: int) -> dict:
     clv = gg.customer_lifetime_value(bg, s, horizon=12, discount_rate=0.01, time_unit="M")
     out["clv_s"] = time.perf_counter() - t
     out["clv_sum"] = float(clv.sum())
+    if interval_draws:
+        from toolkit.clv.intervals import customer_intervals
+
+        gc.collect()
+        rss0 = rss_kb("VmRSS")
+        reset = reset_peak()
+        t = time.perf_counter()
+        res = customer_intervals(bg, s, gg, horizon=12, time_unit="M", level=0.9, n_draws=interval_draws, seed=0)
+        out["intervals_s"] = time.perf_counter() - t
+        out["intervals_draws"] = interval_draws
+        out["intervals_extra_mb"] = (rss_kb("VmHWM") - rss0) / 1024 if reset else None
+        out["intervals_clv_total"] = res.population.round(2).reset_index().to_dict("records")
     return out
 
 
@@ -200,6 +212,13 @@ def table(results: list[dict]) -> str:
             f"{lt['gg_fit_s'] / ck['gg_fit_s']:.1f}x faster" if lt else "")
         row("12-month CLV, BG/NBD + Gamma-Gamma (s)", fmt(ck["clv_s"], 3), fmt(lt["clv_s"], 3) if lt else "—",
             f"{lt['clv_s'] / ck['clv_s']:.1f}x faster" if lt else "")
+        if "intervals_s" in ck:
+            extra = ck["intervals_extra_mb"]
+            row(f"90% intervals per customer (purchases, P(alive), CLV), {ck['intervals_draws']} draws (s)",
+                fmt(ck["intervals_s"], 1), "— (not offered)")
+            row("intervals: peak RSS beyond the summary (MB)", fmt(extra, 0) if extra is not None else "n/a",
+                "—", "", "< 2,048 at 1M customers" if big else "",
+                ("yes" if extra is not None and extra < 2048 else "no") if big else "")
     return "\n".join(lines)
 
 
@@ -213,6 +232,8 @@ def main() -> None:
     ap.add_argument("--custkit-pareto-max", type=int, default=1_000_000,
                     help="largest customer count for custkit's Pareto/NBD fit")
     ap.add_argument("--repeat", type=int, default=3, help="summary runs per side (best is reported)")
+    ap.add_argument("--interval-draws", type=int, default=200,
+                    help="parameter draws for the per-customer 90%% intervals (0 skips them)")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "bench_clv.md"))
     ap.add_argument("--child", choices=["custkit"], help=argparse.SUPPRESS)
     ap.add_argument("--data", help=argparse.SUPPRESS)
@@ -220,7 +241,7 @@ def main() -> None:
     args = ap.parse_args()
 
     if args.child:
-        print(json.dumps(custkit_child(Path(args.data), args.pareto, args.repeat)))
+        print(json.dumps(custkit_child(Path(args.data), args.pareto, args.repeat, args.interval_draws)))
         return
 
     lt_python = None if args.skip_lifetimes else ensure_lifetimes_venv()
@@ -232,7 +253,8 @@ def main() -> None:
             print(f"[{rows:,} rows / {customers:,} customers] generating ...", file=sys.stderr)
             generate(rows, customers, folder)
             gc.collect()
-            cmd = [sys.executable, __file__, "--child", "custkit", "--data", str(folder), "--repeat", str(args.repeat)]
+            cmd = [sys.executable, __file__, "--child", "custkit", "--data", str(folder), "--repeat", str(args.repeat),
+                   "--interval-draws", str(args.interval_draws)]
             if customers <= args.custkit_pareto_max:
                 cmd.append("--pareto")
             print("  custkit ...", file=sys.stderr)
