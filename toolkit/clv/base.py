@@ -672,3 +672,22 @@ class BaseModel:
             ps = ", ".join(f"{k}={v:.4g}" for k, v in self.params_.items())
             return f"{type(self).__name__}({ps})"
         return f"{type(self).__name__}()"
+
+
+class TransactionModel(BaseModel):
+    """Shared by the purchase-count models (BG/NBD, MBG/NBD, Pareto/NBD): fit on (frequency,
+    recency, T) and refuse data without any repeat purchase."""
+
+    def fit(self, frequency: RFMInput, recency: ArrayLike | None = None, T: ArrayLike | None = None,
+            weights: ArrayLike | None = None):
+        """Maximum-likelihood fit; identical (frequency, recency, T) rows are weighted, not repeated."""
+        data = as_rfm(frequency, recency, T, weights)
+        self.time_unit_ = data.time_unit
+        return self._fit(data)
+
+    def _check_data(self, data) -> None:
+        if wdot(data.w, data.x) <= 0:
+            raise ConvergenceError(
+                f"{type(self).__name__}: no maximum — not one customer made a repeat purchase, so the "
+                "likelihood keeps rising as the purchase rate goes to 0. What to try: a longer calibration "
+                "period, or check that the customer ids identify the same customer across purchases.")

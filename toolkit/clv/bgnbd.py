@@ -16,14 +16,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import (ArrayLike, BaseModel, ConvergenceError, RFMData, RFMInput, _limits_note, as_rfm,
+from .base import (ArrayLike, RFMData, RFMInput, TransactionModel, _limits_note,
                    customer_arrays, log_poch, unique_rows, wdot)
 from .special import hyp2f1, log_hyp2f1
 
 __all__ = ["BetaGeo", "ModifiedBetaGeo"]
 
 
-class BetaGeo(BaseModel):
+class BetaGeo(TransactionModel):
     """BG/NBD model. ``fit(frequency, recency, T)`` or ``fit(rfm_summary_frame)``."""
 
     _boundary_ok = True
@@ -31,20 +31,6 @@ class BetaGeo(BaseModel):
     param_names = ("r", "alpha", "a", "b")
     model_name = "BG/NBD"
     _modified = False
-
-    def fit(self, frequency: RFMInput, recency: ArrayLike | None = None, T: ArrayLike | None = None,
-            weights: ArrayLike | None = None) -> "BetaGeo":
-        """Maximum-likelihood fit; identical (frequency, recency, T) rows are weighted, not repeated."""
-        data = as_rfm(frequency, recency, T, weights)
-        self.time_unit_ = data.time_unit
-        return self._fit(data)
-
-    def _check_data(self, data) -> None:
-        if wdot(data.w, data.x) <= 0:
-            raise ConvergenceError(
-                f"{type(self).__name__}: no maximum — not one customer made a repeat purchase, so the "
-                "likelihood keeps rising as the purchase rate goes to 0. What to try: a longer calibration "
-                "period, or check that the customer ids identify the same customer across purchases.")
 
     def _boundary_note(self, theta, at_lo, at_hi) -> str:
         return _limits_note(theta, at_lo, at_hi, {

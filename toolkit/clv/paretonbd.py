@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import (ArrayLike, BaseModel, ConvergenceError, RFMData, RFMInput, _limits_note, as_rfm,
+from .base import (ArrayLike, RFMData, RFMInput, TransactionModel, _limits_note,
                    customer_arrays, log_poch, unique_rows, wdot)
 from .special import hyp2f1_a1, log_hyp2f1
 
@@ -147,27 +147,13 @@ def _log_tail_split(x, t, r, alpha, s, beta, grad):
     return val, d
 
 
-class ParetoNBD(BaseModel):
+class ParetoNBD(TransactionModel):
     """Pareto/NBD model. ``fit(frequency, recency, T)`` or ``fit(rfm_summary_frame)``."""
 
     _boundary_ok = True
 
     param_names = ("r", "alpha", "s", "beta")
     model_name = "Pareto/NBD"
-
-    def fit(self, frequency: RFMInput, recency: ArrayLike | None = None, T: ArrayLike | None = None,
-            weights: ArrayLike | None = None) -> "ParetoNBD":
-        """Maximum-likelihood fit; identical (frequency, recency, T) rows are weighted, not repeated."""
-        data = as_rfm(frequency, recency, T, weights)
-        self.time_unit_ = data.time_unit
-        return self._fit(data)
-
-    def _check_data(self, data) -> None:
-        if wdot(data.w, data.x) <= 0:
-            raise ConvergenceError(
-                "ParetoNBD: no maximum — not one customer made a repeat purchase, so the likelihood keeps "
-                "rising as the purchase rate goes to 0. What to try: a longer calibration period, or check "
-                "that the customer ids identify the same customer across purchases.")
 
     def _boundary_note(self, theta, at_lo, at_hi) -> str:
         return _limits_note(theta, at_lo, at_hi, {
