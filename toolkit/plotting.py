@@ -43,3 +43,20 @@ def new_figure(title: str, xlabel: str, ylabel: str, figsize: tuple[float, float
     fig, ax = plt.subplots(figsize=figsize or FIGSIZE)
     label(ax, title, xlabel, ylabel)
     return fig, ax
+
+
+def plot_lorenz(curve, gini_value: float, what: str, value_col: str, axis_label: str, lowest: str):
+    """Lorenz curve (from :func:`toolkit.concentration.lorenz_curve`) with the line of equality.
+
+    ``what`` names the value in the title and legend, ``axis_label`` the y axis, ``lowest`` the
+    ordering word on the x axis ("value", "revenue").
+    """
+    fig, ax = new_figure(f"Concentration of {what}: Lorenz curve (Gini {gini_value:.2f})",
+                         f"Cumulative share of customers, lowest {lowest} first (%)",
+                         f"Cumulative share of {axis_label} (%)", figsize=(6.5, 5.5))
+    x, y = 100 * curve["customer_share"], 100 * curve[value_col]
+    ax.plot(x, y, color=PALETTE[0], label="Lorenz curve")
+    ax.plot([0, 100], [0, 100], color=PALETTE[6], ls="--", label=f"equal {lowest} per customer")
+    ax.fill_between(x, y, x, color=PALETTE[0], alpha=0.1)
+    ax.legend(loc="upper left")
+    return fig

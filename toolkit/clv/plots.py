@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from toolkit.plotting import PALETTE, label, new_figure
+from toolkit.plotting import plot_lorenz as lorenz_figure
 
 __all__ = ["plot_tracking", "plot_by_frequency", "plot_prob_alive_heatmap", "plot_clv_distribution",
            "plot_reliability", "plot_lift", "plot_clv_by_band", "plot_cash_flows",
@@ -117,15 +118,7 @@ def plot_clv_distribution(clv: pd.Series, currency: str = "", horizon_label: str
 
 def plot_lorenz(curve: pd.DataFrame, gini_value: float, what: str = "predicted CLV"):
     """Lorenz curve of a value per customer with the line of equality."""
-    fig, ax = new_figure(f"Concentration of {what}: Lorenz curve (Gini {gini_value:.2f})",
-                         "Cumulative share of customers, lowest value first (%)",
-                         f"Cumulative share of {what} (%)", figsize=(6.5, 5.5))
-    ax.plot(100 * curve["customer_share"], 100 * curve["value_share"], color=PALETTE[0], label="Lorenz curve")
-    ax.plot([0, 100], [0, 100], color=PALETTE[6], ls="--", label="equal value per customer")
-    ax.fill_between(100 * curve["customer_share"], 100 * curve["value_share"], 100 * curve["customer_share"],
-                    color=PALETTE[0], alpha=0.1)
-    ax.legend(loc="upper left")
-    return fig
+    return lorenz_figure(curve, gini_value, what, "value_share", what, "value")
 
 
 def plot_value_by_group(table: pd.DataFrame, group: str, currency: str = ""):

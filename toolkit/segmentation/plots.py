@@ -11,6 +11,7 @@ from matplotlib.ticker import StrMethodFormatter
 import seaborn as sns
 
 from toolkit.plotting import FIGSIZE, PALETTE, label, new_figure
+from toolkit.plotting import plot_lorenz as lorenz_figure
 
 
 def _cur(currency: str) -> str:
@@ -168,15 +169,7 @@ def plot_deciles(table: pd.DataFrame):
 
 def plot_lorenz(curve: pd.DataFrame, gini_value: float):
     """Lorenz curve of revenue per customer with the line of equality."""
-    fig, ax = new_figure(f"Concentration of revenue: Lorenz curve (Gini {gini_value:.2f})",
-                         "Cumulative share of customers, lowest revenue first (%)",
-                         "Cumulative share of net revenue (%)", figsize=(6.5, 5.5))
-    ax.plot(100 * curve["customer_share"], 100 * curve["revenue_share"], color=PALETTE[0], label="Lorenz curve")
-    ax.plot([0, 100], [0, 100], color=PALETTE[6], ls="--", label="equal revenue per customer")
-    ax.fill_between(100 * curve["customer_share"], 100 * curve["revenue_share"], 100 * curve["customer_share"],
-                    color=PALETTE[0], alpha=0.1)
-    ax.legend(loc="upper left")
-    return fig
+    return lorenz_figure(curve, gini_value, "revenue", "revenue_share", "net revenue", "revenue")
 
 
 def plot_cohorts(table: pd.DataFrame, currency: str = ""):
