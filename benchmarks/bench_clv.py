@@ -30,6 +30,8 @@ from pathlib import Path
 
 import numpy as np
 
+from _memory import reset_peak, rss_kb  # benchmarks/ is first on sys.path
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
@@ -39,21 +41,6 @@ OBS_END = "2023-12-31"
 
 
 # ------------------------------------------------------------------------------------ helpers
-def rss_kb(field: str) -> int:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1])
-    return -1
-
-
-def reset_peak() -> bool:
-    try:
-        Path("/proc/self/clear_refs").write_text("5")
-        return True
-    except OSError:
-        return False
-
-
 def ensure_lifetimes_venv() -> Path:
     py = LIFETIMES_VENV / "bin" / "python"
     if py.exists():

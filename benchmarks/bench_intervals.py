@@ -26,22 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-
-def _status_kb(field: str) -> int:
-    with open("/proc/self/status") as fh:
-        for line in fh:
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    raise KeyError(field)
-
-
-def _reset_peak() -> bool:
-    try:
-        with open("/proc/self/clear_refs", "w") as fh:
-            fh.write("5")          # resets VmHWM to the current RSS (Linux >= 4.0)
-        return True
-    except OSError:
-        return False
+from _memory import reset_peak, rss_kb  # noqa: E402  (benchmarks/ is first on sys.path)
 
 
 def child(path: str, n_draws: int, memory_limit: int) -> dict:
@@ -52,8 +37,8 @@ def child(path: str, n_draws: int, memory_limit: int) -> dict:
 
     rfm = pd.read_parquet(path)
     rfm.attrs["time_unit"] = "W"
-    rss0 = _status_kb("VmRSS")
-    reset = _reset_peak()
+    rss0 = rss_kb("VmRSS")
+    reset = reset_peak()
     t0 = time.perf_counter()
     bg = BetaGeo().fit(rfm)
     gg = GammaGamma().fit(rfm)
@@ -62,7 +47,7 @@ def child(path: str, n_draws: int, memory_limit: int) -> dict:
     res = customer_intervals(bg, rfm, gg, horizon=12, time_unit="M", level=0.9, n_draws=n_draws, seed=0,
                              memory_limit=memory_limit)
     t_int = time.perf_counter() - t0
-    peak = _status_kb("VmHWM") if reset else None
+    peak = rss_kb("VmHWM") if reset else None
     return {"customers": len(rfm), "distinct_rows": res.n_distinct, "draws": n_draws, "chunk_size": res.chunk_size,
             "chunks": res.n_chunks, "fit_seconds": round(t_fit, 2), "interval_seconds": round(t_int, 2),
             "summary_rss_mb": round(rss0 / 1024, 1),
