@@ -15,13 +15,28 @@ attributes z_i (dummy-coded categories, numeric columns as they are)
 
 Gamma-Gamma with covariates (:class:`GammaGammaCovariates`): transaction values Gamma(p, nu_i),
 nu_i ~ Gamma(q, gamma_i), ``gamma_i = gamma0 exp(+g_spend' z_i)``. The customer's mean spend p/nu_i
-scales with gamma_i, so **the spend multiplier is exp(g)** (exactly; note the sign: with
-``gamma0 exp(-g'z)`` spend would scale by exp(-g'z)).
+scales with gamma_i, so in this model the spend multiplier is exp(g) (note the sign: with
+``gamma0 exp(-g'z)`` spend would scale by exp(-g'z)). The model is used for per-customer spend
+predictions (:meth:`GammaGammaCovariates.expected_average_value`).
 
-Estimation: maximum likelihood over (log base parameters, coefficients) with analytic gradients
-(L-BFGS-B from the fit without covariates, then Newton steps on a Hessian from central differences
-of the gradient); standard errors from that Hessian. ``multipliers()`` gives each covariate's
-multiplier with its interval and a sentence in plain words.
+**The spend multiplier reported** is not that exp(g): a single gamma heterogeneity per attribute
+level is often wrong (e.g. two customer segments of very different spend inside one customer type),
+and then the maximum-likelihood exp(g) estimates something other than a ratio of mean spend, with an
+interval that does not cover it. The reported spend multiplier is the **ratio of mean spend per
+purchase**: the mean, over the repeat customers with the level, of each customer's expected spend
+per purchase, divided by the same mean for the reference level (other attributes held fixed, the
+ratio taken as multiplicative). It is estimated by :class:`MeanSpendRegression`, a log-link
+quasi-likelihood regression (the estimating equations of a gamma-family GLM with log link) of each
+repeat customer's average spend per purchase on the attributes, with heteroscedasticity-robust
+(sandwich, HC1) standard errors. Its coefficients are consistent for log ratios of the mean spend
+whatever the distribution of spend between and within customers, and the sandwich interval stays
+valid when the gamma assumptions are wrong. When the Gamma-Gamma model is right the two coincide:
+E[p/nu_i | z] = p gamma_i / (q - 1) scales by exp(g).
+
+Estimation of the BG/NBD and Gamma-Gamma models: maximum likelihood over (log base parameters,
+coefficients) with analytic gradients (L-BFGS-B from the fit without covariates, then Newton steps
+on a Hessian from central differences of the gradient); standard errors from that Hessian.
+``multipliers()`` gives each covariate's multiplier with its interval and a sentence in plain words.
 
 :func:`simulate_covariates` draws data with known effects (used to check interval coverage).
 """
@@ -41,8 +56,8 @@ from .base import ConvergenceError, customer_arrays, unique_rows
 from .bgnbd import BetaGeo
 from .gammagamma import GammaGamma
 
-__all__ = ["BetaGeoCovariates", "CovariateDesign", "GammaGammaCovariates", "covariate_effects",
-           "simulate_covariates"]
+__all__ = ["BetaGeoCovariates", "CovariateDesign", "GammaGammaCovariates", "MeanSpendRegression",
+           "covariate_effects", "simulate_covariates"]
 
 Z95 = 1.959963984540054
 _LOG_BOUNDS = (math.log(1e-7), math.log(1e7))
@@ -128,6 +143,7 @@ class _CovariateModel:
     base_names: tuple[str, ...] = ()
     blocks: tuple[str, ...] = ()            # coefficient blocks, e.g. ("purchase", "dropout")
     model_name = ""
+    _multiplier_note = ""
 
     def __init__(self, n_starts: int = 2, max_iter: int = 3000, tol: float = 1e-5) -> None:
         self.n_starts = n_starts
@@ -280,8 +296,7 @@ class _CovariateModel:
         lines += ["-" * width,
                   f"converged: {self.converged_} (gradient norm {self.grad_norm_:.2e}); coefficients on the log scale, "
                   "SE from the observed information.",
-                  "Multipliers: purchase rate and spend exp(coef); dropout the ratio of mean dropout probabilities "
-                  "(others at reference).", "=" * width]
+                  self._multiplier_note, "=" * width]
         return "\n".join(lines)
 
     def _coef(self, block: str, term: str) -> tuple[float, float]:
@@ -357,6 +372,8 @@ class BetaGeoCovariates(_CovariateModel):
     base_names = ("r", "alpha0", "a", "b0")
     blocks = ("purchase", "dropout")
     model_name = "BG/NBD"
+    _multiplier_note = ("Multipliers: purchase rate exp(coef); dropout the ratio of mean dropout probabilities "
+                        "(others at reference).")
 
     def __init__(self, purchase: Sequence[str] | None = None, dropout: Sequence[str] | None = None,
                  reference: Mapping[str, Any] | None = None, n_starts: int = 2, max_iter: int = 3000,
@@ -491,11 +508,21 @@ class BetaGeoCovariates(_CovariateModel):
 
 # ----------------------------------------------------------------------------------- Gamma-Gamma
 class GammaGammaCovariates(_CovariateModel):
-    """Gamma-Gamma spend model with ``gamma_i = gamma0 exp(g' z_i)``: spend scales by exp(g)."""
+    """Gamma-Gamma spend model with ``gamma_i = gamma0 exp(g' z_i)`` (per-customer predictions), and
+    the robust ratio of mean spend per purchase (:class:`MeanSpendRegression`, attribute
+    ``spend_regression_``) as the reported spend multiplier.
+
+    ``multipliers()`` reports the ratio of mean spend per purchase with its sandwich interval;
+    ``model_multipliers()`` the Gamma-Gamma exp(g), which equals it only when the model's single gamma
+    heterogeneity per attribute level is right.
+    """
 
     base_names = ("p", "q", "gamma0")
     blocks = ("spend",)
     model_name = "Gamma-Gamma"
+    _multiplier_note = ("Spend multiplier: ratio of mean spend per purchase over repeat customers (log-link "
+                        "quasi-likelihood regression of each customer's average spend, robust HC1 interval); the "
+                        "'spend:' coefficients above are the Gamma-Gamma model's (used for predictions).")
 
     def __init__(self, spend: Sequence[str] | None = None, reference: Mapping[str, Any] | None = None,
                  n_starts: int = 2, max_iter: int = 3000, tol: float = 1e-5) -> None:
@@ -518,7 +545,9 @@ class GammaGammaCovariates(_CovariateModel):
         attrs = _attributes(sub, None if covariates is None else covariates.reindex(sub.index), cols)
         self.designs_ = {"spend": CovariateDesign(cols, self.reference).fit(attrs)}
         self.n_dropped_ = int(((x > 0) & ~keep).sum())
-        data = _dedupe_frame({"x": x[keep], "m": m[keep], "X": self.designs_["spend"].transform(attrs)}, w[keep])
+        X = self.designs_["spend"].transform(attrs)
+        self.spend_regression_ = MeanSpendRegression().fit(m[keep], X, w[keep], names=self.designs_["spend"].names_)
+        data = _dedupe_frame({"x": x[keep], "m": m[keep], "X": X}, w[keep])
         base = GammaGamma(nonpositive="drop").fit(x[keep], m[keep], w[keep])
         self.base_model_ = base
         phi0 = np.r_[np.log(base.params_.to_numpy(float)), np.zeros(data["X"].shape[1])]
@@ -554,6 +583,23 @@ class GammaGammaCovariates(_CovariateModel):
         return p * (gi + m * x) / (p * x + q - 1)
 
     def _multiplier_rows(self, level: float) -> list[dict]:
+        """The reported spend multipliers: ratios of mean spend per purchase (robust regression)."""
+        z = stats.norm.ppf(0.5 + level / 2)
+        reg = self.spend_regression_
+        rows = []
+        for j, term in enumerate(self.designs_["spend"].names_):
+            g, se = float(reg.coef_[term]), float(reg.se_[term])
+            p = 2 * stats.norm.sf(abs(g / se)) if se > 0 else (1.0 if g == 0 else 0.0)
+            rows.append(self._row("spend", j, math.exp(g), math.exp(g - z * se), math.exp(g + z * se), p, level,
+                                  "the mean spend per purchase"))
+        return rows
+
+    def model_multipliers(self, level: float = 0.95) -> pd.DataFrame:
+        """The Gamma-Gamma model's own spend multipliers exp(g) (model-based intervals).
+
+        They estimate the ratio of mean spend only when a single gamma heterogeneity per attribute
+        level is right; ``multipliers()`` reports the robust ratio of mean spend per purchase.
+        """
         z = stats.norm.ppf(0.5 + level / 2)
         rows = []
         for j, term in enumerate(self.designs_["spend"].names_):
@@ -561,7 +607,94 @@ class GammaGammaCovariates(_CovariateModel):
             p = 2 * stats.norm.sf(abs(g / se))
             rows.append(self._row("spend", j, math.exp(g), math.exp(g - z * se), math.exp(g + z * se), p, level,
                                   "the spend per purchase"))
-        return rows
+        return pd.DataFrame(rows)
+
+
+class MeanSpendRegression:
+    """Log-link quasi-likelihood regression of customers' average spend per purchase, robust intervals.
+
+    Model for the mean only: E[m_i | z_i] = exp(b0 + b' z_i), where m_i is customer i's average spend
+    per purchase. The estimating equations are those of a gamma-family GLM with log link,
+    ``sum_i w_i z_i (m_i / mu_i - 1) = 0`` (each customer counts once, whatever their number of
+    purchases); they are unbiased whenever the mean model holds, whatever the distribution of m_i, so
+    exp(b_j) is consistent for the ratio of mean spend per purchase between customers with and without
+    the attribute (other attributes fixed). With categorical attributes only, one column, the fitted
+    group means are the plain averages of m_i. The covariance is the sandwich
+    ``H^-1 B H^-1 n / (n - k)`` (HC1; H = sum w z z' m/mu, minus the derivative of the estimating
+    equations, B = sum w z z' (m/mu - 1)^2), which does not rely on the gamma variance (statsmodels' ``GLM(family=Gamma(link=Log())).fit(cov_type="HC0")``
+    times n / (n - k)). Weights are frequency weights (customers with identical rows merged).
+
+    Fitted attributes: ``coef_`` / ``se_`` (log scale, intercept first), ``covariance_``,
+    ``intercept_`` (log mean spend of the reference customers), ``n_``, ``n_iter_``.
+    """
+
+    def __init__(self, max_iter: int = 100, tol: float = 1e-10) -> None:
+        self.max_iter = max_iter
+        self.tol = tol
+
+    def fit(self, m: np.ndarray, X: np.ndarray, weights: np.ndarray | None = None,
+            names: Sequence[str] | None = None) -> "MeanSpendRegression":
+        y = np.asarray(m, float)
+        X = np.asarray(X, float).reshape(len(y), -1)
+        w = np.ones_like(y) if weights is None else np.broadcast_to(np.asarray(weights, float), y.shape).copy()
+        if np.any(~np.isfinite(y)) or np.any(y <= 0):
+            raise ValueError("average spend must be positive and finite")
+        D = np.column_stack([np.ones(len(y)), X])
+        names = ["intercept"] + (list(names) if names is not None else [f"x{j}" for j in range(X.shape[1])])
+        n, k = float(w.sum()), D.shape[1]
+        if n <= k:
+            raise ValueError(f"{n:.0f} customers for {k} coefficients: too few for the spend regression")
+        A = D.T @ (w[:, None] * D)
+        if np.linalg.matrix_rank(A) < k:
+            raise ValueError("the spend design is singular (a level without repeat customers, or collinear columns)")
+
+        def quasi(beta):                     # gamma quasi-log-likelihood (up to constants)
+            eta = D @ beta
+            return float(np.sum(w * (-y * np.exp(-eta) - eta)))
+
+        beta = np.zeros(k)
+        beta[0] = math.log(float(np.average(y, weights=w)))
+        q = quasi(beta)
+        it = 0
+        for it in range(1, self.max_iter + 1):
+            score = D.T @ (w * (y * np.exp(-(D @ beta)) - 1.0))
+            step = np.linalg.solve(A, score)            # Fisher scoring (expected information A)
+            t = 1.0
+            while t > 1e-8:
+                cand = beta + t * step
+                qc = quasi(cand)
+                if np.isfinite(qc) and qc >= q - 1e-12 * abs(q):
+                    break
+                t /= 2
+            beta, q = cand, qc
+            if np.max(np.abs(t * step)) < self.tol:
+                break
+        u = y * np.exp(-(D @ beta)) - 1.0
+        if np.max(np.abs(np.linalg.solve(A, D.T @ (w * u)))) > 1e-6:
+            raise ConvergenceError("MeanSpendRegression: the estimating equations were not solved")
+        # bread: minus the derivative of the estimating equations, sum w z z' m/mu (observed information)
+        Ainv = np.linalg.inv(D.T @ ((w * (u + 1.0))[:, None] * D))
+        B = D.T @ ((w * u * u)[:, None] * D)
+        V = Ainv @ B @ Ainv * n / (n - k)
+        self.coef_ = pd.Series(beta, index=names)
+        self.covariance_ = pd.DataFrame(V, index=names, columns=names)
+        self.se_ = pd.Series(np.sqrt(np.clip(np.diag(V), 0.0, None)), index=names)
+        self.intercept_ = float(beta[0])
+        self.n_ = int(round(n))
+        self.n_iter_ = it
+        return self
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        """Fitted mean spend per purchase for design rows ``X``."""
+        X = np.asarray(X, float).reshape(-1, len(self.coef_) - 1)
+        return np.exp(self.coef_.iloc[0] + X @ self.coef_.to_numpy()[1:])
+
+    def multipliers(self, level: float = 0.95) -> pd.DataFrame:
+        """exp(coefficient) with its interval per term (the intercept left out)."""
+        z = stats.norm.ppf(0.5 + level / 2)
+        b, se = self.coef_.iloc[1:], self.se_.iloc[1:]
+        return pd.DataFrame({"multiplier": np.exp(b), "ci_lower": np.exp(b - z * se), "ci_upper": np.exp(b + z * se),
+                             "p_value": 2 * stats.norm.sf(np.abs(b / se))})
 
 
 def covariate_effects(*models: _CovariateModel, level: float = 0.95) -> pd.DataFrame:

@@ -505,7 +505,9 @@ probability, and Gamma-Gamma with them in the spend per purchase, fitted on the 
 Each level is compared with a reference level (the most common one) with the other attributes held
 at their reference: a **purchase multiplier** of 2 means twice the purchase rate, a **dropout
 multiplier** is the ratio of mean dropout probabilities after a purchase (below 1: more loyal), and
-a **spend multiplier** the ratio of mean spend per purchase. Intervals are 95%.
+a **spend multiplier** the ratio of mean spend per purchase of repeat customers (a log-link
+regression of each customer's average spend, with robust intervals that hold whatever the spread of
+spend between customers). Intervals are 95%.
 '''),
 ("code", '''
 cov_rep = rx.covariate_report(rfm_cal, ds.customers if ds.has("customers") else None, level=0.95)
