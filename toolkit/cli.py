@@ -30,6 +30,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--jobs", type=int, metavar="N", help="reports run at once (default: the config's)")
     run.add_argument("--output-dir", metavar="DIR", help="where run folders go (default: the config's)")
     run.add_argument("--run-id", metavar="ID", help="name of the run folder (default: UTC timestamp)")
+    run.add_argument("--engine", choices=["duckdb", "spark", "pandas"],
+                     help="engine for transaction aggregations (default: the config's, else the spec's, else duckdb)")
 
     demo = sub.add_parser("demo", help="write the synthetic demo dataset")
     demo.add_argument("--out", default="data/demo", help="output folder (default: %(default)s)")
@@ -47,7 +49,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     if args.jobs is not None and args.jobs < 1:
         raise RunnerError(f"--jobs must be at least 1, got {args.jobs}")
-    config = load_config(args.config, dataset=args.dataset, output_dir=args.output_dir, jobs=args.jobs)
+    config = load_config(args.config, dataset=args.dataset, output_dir=args.output_dir, jobs=args.jobs,
+                         engine=args.engine)
     outcome = run_pack(config, only=args.only, run_id=args.run_id, echo=lambda s: print(s, flush=True))
     failed = [r["name"] for r in outcome.manifest["reports"] if r["status"] != "ok"]
     if failed:

@@ -129,28 +129,16 @@ def _engineer(frame: pd.DataFrame, attrs: list[str]) -> pd.DataFrame:
     return out
 
 
-def _purchase_features(tx: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
-    tx = tx.loc[tx["date"] < as_of + pd.Timedelta(days=1)]
-    day = tx["date"].dt.normalize()
-    age = (as_of - day).dt.days
-    orders = tx.assign(_age=age).groupby(["customer_id", "order_id"], sort=False).agg(
-        amount=("amount", "sum"), age=("_age", "min"))
-    orders = orders.loc[orders["amount"] > 0].reset_index()
-    g = orders.groupby("customer_id")
-    out = pd.DataFrame({
-        "orders": g.size().astype(float),
-        "revenue": g["amount"].sum(),
-        "days_since_last_purchase": g["age"].min().astype(float),
-        "days_since_first_purchase": g["age"].max().astype(float),
-    })
-    out["average_order_value"] = out["revenue"] / out["orders"]
-    for days in (90, 365):
-        recent = orders.loc[orders["age"] < days].groupby("customer_id")
-        out[f"orders_{days}d"] = recent.size().reindex(out.index).fillna(0).astype(float)
-        out[f"revenue_{days}d"] = recent["amount"].sum().reindex(out.index).fillna(0.0)
-    prev = orders.loc[(orders["age"] >= 90) & (orders["age"] < 180)].groupby("customer_id").size()
-    out["orders_trend_90d"] = out["orders_90d"] - prev.reindex(out.index).fillna(0)
-    return out
+def _purchase_features(tx: pd.DataFrame, as_of: pd.Timestamp, engine: str | None = None) -> pd.DataFrame:
+    """Order features per customer at ``as_of`` (:func:`toolkit.engine.purchase_features`)."""
+    from toolkit.clv.summary import model_columns
+    from toolkit.engine import as_day, collect, purchase_features, scan
+
+    lf = scan(model_columns(tx, extra=("order_id",)), engine)
+    out = collect(purchase_features(lf, as_day(as_of)), sort=["customer_id"]).set_index("customer_id")
+    return out[["orders", "revenue", "days_since_last_purchase", "days_since_first_purchase",
+                "average_order_value", "orders_90d", "revenue_90d", "orders_365d", "revenue_365d",
+                "orders_trend_90d"]]
 
 
 def _contact_features(ia: pd.DataFrame, as_of: pd.Timestamp, window: int = 180) -> pd.DataFrame:
@@ -225,7 +213,7 @@ def build_features(ds: Any, as_of: Any = None, exclude: tuple[str, ...] | list[s
         groups["tenure_months"] = "tenure"
     parts = []
     if "transactions" in tables and getattr(ds, "transactions", None) is not None:
-        parts.append(("purchases", _purchase_features(ds.transactions, as_of), True))
+        parts.append(("purchases", _purchase_features(ds.transactions, as_of, getattr(ds, "engine", None)), True))
     if "interactions" in tables and getattr(ds, "interactions", None) is not None:
         parts.append(("contacts", _contact_features(ds.interactions, as_of), True))
     if "surveys" in tables and getattr(ds, "surveys", None) is not None:

@@ -27,7 +27,7 @@ import pandas as pd
 from .summary import unit_days
 
 __all__ = ["default_calibration_end", "tracking_series", "holdout_predictions", "holdout_by_frequency",
-           "holdout_errors", "occasion_days"]
+           "holdout_errors"]
 
 _EPOCH = np.datetime64("1970-01-01", "D")
 
@@ -52,24 +52,6 @@ def default_calibration_end(first_date, observation_end, holdout_weeks: float = 
     return obs - pd.Timedelta(days=max(days, 1))
 
 
-def occasion_days(transactions: pd.DataFrame, observation_end=None, customer_id_col: str = "customer_id",
-                  date_col: str = "date") -> pd.DataFrame:
-    """Distinct purchase occasions (customer, day as integer days since 1970-01-01) up to
-    ``observation_end``, with each customer's first day; rows without id or date are left out."""
-    ids = transactions[customer_id_col]
-    dates = pd.to_datetime(transactions[date_col])
-    if getattr(dates.dt, "tz", None) is not None:
-        dates = dates.dt.tz_localize(None)
-    ok = ids.notna().to_numpy() & dates.notna().to_numpy()
-    day = dates.to_numpy()[ok].astype("datetime64[D]").astype(np.int64)
-    occ = pd.DataFrame({"customer_id": ids.to_numpy()[ok], "day": day})
-    if observation_end is not None:
-        occ = occ.loc[occ["day"] <= _day(observation_end)]
-    occ = occ.drop_duplicates(["customer_id", "day"])
-    occ["first_day"] = occ.groupby("customer_id")["day"].transform("min")
-    return occ.reset_index(drop=True)
-
-
 def _model_unit(model, time_unit: str | None) -> str:
     unit = getattr(model, "time_unit_", None) or time_unit
     if unit is None:
@@ -78,7 +60,8 @@ def _model_unit(model, time_unit: str | None) -> str:
 
 
 def tracking_series(transactions: pd.DataFrame, models: Mapping[str, object], calibration_end,
-                    observation_end, time_unit: str | None = None, step_days: int = 7) -> pd.DataFrame:
+                    observation_end, time_unit: str | None = None, step_days: int = 7,
+                    engine: str | None = None) -> pd.DataFrame:
     """Cumulative repeat transactions of the calibration cohort, actual and expected per model.
 
     The cohort is every customer whose first occasion is on or before ``calibration_end``. Points
@@ -93,13 +76,14 @@ def tracking_series(transactions: pd.DataFrame, models: Mapping[str, object], ca
     cal_d, obs_d = _day(calibration_end), _day(observation_end)
     if cal_d > obs_d:
         raise ValueError("calibration_end must not be after observation_end")
-    occ = occasion_days(transactions, observation_end)
-    occ = occ.loc[occ["first_day"] <= cal_d]
-    if occ.empty:
+    from toolkit.engine import collect, scan, tracking_counts
+    from .summary import model_columns
+    per_day = collect(tracking_counts(scan(model_columns(transactions), engine), cal_d, obs_d), sort=["d"])
+    if per_day.empty or per_day["first"].sum() == 0:
         raise ValueError("no customer made a first purchase by calibration_end")
-    firsts = occ.drop_duplicates("customer_id")["first_day"].to_numpy()
-    repeats = np.sort(occ.loc[occ["day"] > occ["first_day"], "day"].to_numpy())
-    day0 = int(firsts.min())
+    days = per_day["d"].to_numpy(np.int64)
+    n_first = per_day["first"].to_numpy(float)
+    day0 = int(days[n_first > 0].min())
     step = int(step_days)
     back = np.arange(cal_d, day0, -step)[::-1]                       # ... cal_d - step, cal_d (> day0)
     fwd = np.arange(cal_d + step, obs_d + 1, step)
@@ -108,17 +92,18 @@ def tracking_series(transactions: pd.DataFrame, models: Mapping[str, object], ca
         grid = np.append(grid, obs_d)
     out = pd.DataFrame(index=pd.DatetimeIndex([_date(d) for d in grid], name="period_end"))
     out["period"] = np.where(grid <= cal_d, "calibration", "holdout")
-    out["actual"] = np.searchsorted(repeats, grid, side="right").astype(float)
+    cum_repeats = np.concatenate([[0.0], np.cumsum(per_day["repeat"].to_numpy(float))])
+    out["actual"] = cum_repeats[np.searchsorted(days, grid, side="right")]
     # expected(c) = sum over first days f <= c of n_f E[X((c - f) / unit)]: a convolution over days
     n_days = obs_d - day0 + 1
-    counts = np.bincount(firsts - day0, minlength=n_days).astype(float)
+    counts = np.bincount(days - day0, weights=n_first, minlength=n_days)
     ages = np.arange(n_days, dtype=float)
     for name, model in models.items():
         ex = np.asarray(model.expected_purchases(ages / unit_days(_model_unit(model, time_unit))), float)
         cum = np.convolve(counts, ex)[:n_days]
         out[name] = cum[grid - day0]
     out.attrs.update({"calibration_end": str(_date(cal_d).date()), "observation_end": str(_date(obs_d).date()),
-                      "cohort": int(len(firsts)), "step_days": step})
+                      "cohort": int(n_first.sum()), "step_days": step})
     return out
 
 

@@ -51,6 +51,13 @@ class Dataset:
         return self.spec.title
 
     @property
+    def engine(self) -> str:
+        """The engine for transaction aggregations: ``$CUSTKIT_ENGINE`` (set by a run config's
+        ``engine``), else the spec's ``engine``, else ``duckdb``."""
+        from toolkit.engine import resolve_engine
+        return resolve_engine(os.environ.get("CUSTKIT_ENGINE") or self.spec.engine)
+
+    @property
     def tables(self) -> dict[str, pd.DataFrame]:
         return {t: getattr(self, t) for t in TABLES if getattr(self, t) is not None}
 

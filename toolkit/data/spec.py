@@ -43,6 +43,7 @@ from typing import Any
 
 import yaml
 
+from toolkit.engine.core import ENGINES
 from toolkit.data.errors import SpecError
 from toolkit.data.schema import TABLES
 
@@ -74,7 +75,6 @@ RULE_CHOICES = {
 }
 FILTER_OPS = {"eq", "ne", "in", "not_in", "startswith", "not_startswith", "gt", "ge", "lt", "le",
               "isnull", "notnull", "contains"}
-ENGINES = {"pandas", "duckdb", "spark"}
 
 
 @dataclass
@@ -120,8 +120,9 @@ class DatasetSpec:
         return str(self.raw.get("title") or self.raw["name"])
 
     @property
-    def engine(self) -> str:
-        return str(self.raw.get("engine", "pandas"))
+    def engine(self) -> str | None:
+        """The engine named by the spec (``duckdb``, ``spark`` or ``pandas``), or None."""
+        return str(self.raw["engine"]) if self.raw.get("engine") else None
 
     @property
     def base(self) -> Path:
@@ -175,7 +176,7 @@ def parse_spec(raw: dict[str, Any], path: Path | None = None) -> DatasetSpec:
     _check_keys(raw, SPEC_KEYS, "the spec", file)
     if "name" not in raw or "tables" not in raw:
         raise SpecError("a dataset spec needs 'name' and 'tables'", file=file)
-    if raw.get("engine", "pandas") not in ENGINES:
+    if raw.get("engine") is not None and raw["engine"] not in ENGINES:
         raise SpecError(f"engine must be one of {sorted(ENGINES)}, not {raw['engine']!r}", file=file)
     spec = DatasetSpec(path, raw)
     tables = raw["tables"] or {}

@@ -98,49 +98,22 @@ def _base_counts(ds, periods: Periods, regions: pd.Series) -> pd.DataFrame:
     return out.fillna(0.0)
 
 
-def _orders(ds, periods: Periods, regions: pd.Series) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Order values (one row per order) and net revenue rows, with region and period number."""
-    tx = ds.transactions
-    k_row = periods.index(tx["date"])
-    rev = pd.DataFrame({"region": _region_of(tx["customer_id"], regions), "k": k_row,
-                        "amount": tx["amount"].to_numpy()})
-    orders = (tx.groupby(["customer_id", "order_id"], sort=False)
-              .agg(date=("date", "min"), value=("amount", "sum")).reset_index())
-    orders = orders.loc[orders["value"] > 0]
-    orders["k"] = periods.index(orders["date"])
-    orders["region"] = _region_of(orders["customer_id"], regions)
-    return orders, rev
-
-
 def _transaction_stats(ds, periods: Periods, regions: pd.Series, basis: str) -> pd.DataFrame:
-    n = len(periods)
-    orders, rev = _orders(ds, periods, regions)
-    orders = orders.loc[(orders["k"] >= 0) & (orders["k"] < n)]
-    rev = rev.loc[(rev["k"] >= 0) & (rev["k"] < n)]
-    out = pd.DataFrame({"revenue": rev.groupby(["region", "k"])["amount"].sum()})
-    g = orders.groupby(["region", "k"])["value"]
-    out["orders"] = g.size()
-    out["aov_sum"] = g.sum()
-    per_cust = (orders.groupby(["region", "k", "customer_id"])["value"].agg(["size", "sum"])
-                .rename(columns={"size": "n_orders", "sum": "gross"}).reset_index())
-    net = (ds.transactions.assign(k=periods.index(ds.transactions["date"]))
-           .groupby(["customer_id", "k"])["amount"].sum().rename("net"))
-    per_cust = per_cust.join(net, on=["customer_id", "k"])
-    pc = per_cust.groupby(["region", "k"])
-    out["active"] = pc.size()
-    keys = [per_cust["region"], per_cust["k"]]
-    out["freq_sumsq"] = (per_cust["n_orders"] ** 2).groupby(keys).sum()
-    out["aov_yy"] = (per_cust["gross"] ** 2).groupby(keys).sum()
-    out["aov_xy"] = (per_cust["gross"] * per_cust["n_orders"]).groupby(keys).sum()
-    out["rpc_sum"] = pc["net"].sum()
-    out["rpc_sumsq"] = (per_cust["net"] ** 2).groupby(keys).sum()
+    """The transaction columns per (region, k), aggregated by the dataset's engine
+    (:func:`toolkit.engine.period_transaction_stats`)."""
+    from toolkit.clv.summary import model_columns
+    from toolkit.engine import collect, period_transaction_stats, scan
+
+    engine = getattr(ds, "engine", None)
+    tx = scan(model_columns(ds.transactions, extra=("order_id",)), engine)
+    reg = None
+    if not regions.empty:
+        reg = scan(pd.DataFrame({"customer_id": regions.index.to_numpy(), "region": regions.to_numpy()}), engine)
+    out = collect(period_transaction_stats(tx, reg, list(periods.edges), basis == "activity"))
+    out = out.loc[out["k"].between(0, len(periods) - 1)]
+    out["k"] = out["k"].astype(np.int64)
+    out = out.set_index(["region", "k"]).sort_index().astype("float64")
     if basis == "activity":
-        act = per_cust[["region", "k", "customer_id"]]
-        prev = act.assign(k=act["k"] + 1)
-        prev = prev.loc[prev["k"] < n]
-        kept = prev.merge(act, on=["region", "k", "customer_id"], how="left", indicator=True)
-        out["customers"] = prev.groupby(["region", "k"]).size()
-        out["lost"] = (kept["_merge"] == "left_only").groupby([kept["region"], kept["k"]]).sum()
         out["churned"] = out["lost"]
     return out
 

@@ -15,7 +15,7 @@ import yaml
 
 from toolkit.runner.errors import RunnerError
 
-TOP_KEYS = {"title", "dataset", "output_dir", "jobs", "privacy", "reports"}
+TOP_KEYS = {"title", "dataset", "output_dir", "jobs", "privacy", "reports", "engine"}
 REPORT_KEYS = {"name", "title", "notebook", "needs", "parameters"}
 #: Parameters the runner passes to every notebook; a config may not set them per report.
 RUNNER_PARAMETERS = ("dataset", "run_dir", "privacy")
@@ -44,6 +44,7 @@ class PackConfig:
     jobs: int
     privacy: bool
     reports: list[ReportSpec]
+    engine: str | None = None   # duckdb | spark | pandas for every report (None: the dataset spec's)
 
     def report(self, name: str) -> ReportSpec:
         for r in self.reports:
@@ -137,7 +138,8 @@ def find_cycle(graph: dict[str, tuple[str, ...]]) -> list[str] | None:
 
 
 def load_config(path: str | os.PathLike, dataset: str | None = None,
-                output_dir: str | os.PathLike | None = None, jobs: int | None = None) -> PackConfig:
+                output_dir: str | os.PathLike | None = None, jobs: int | None = None,
+                engine: str | None = None) -> PackConfig:
     """Read and validate a pack config; ``dataset``/``output_dir``/``jobs`` override the file's values."""
     path = Path(path)
     if not path.is_file():
@@ -168,6 +170,11 @@ def load_config(path: str | os.PathLike, dataset: str | None = None,
     if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs < 1:
         errors.append(f"'jobs' must be a positive integer, got {n_jobs!r}")
         n_jobs = 1
+    engine = engine if engine is not None else raw.get("engine")
+    from toolkit.engine.core import ENGINES
+    if engine is not None and engine not in ENGINES:
+        errors.append(f"'engine' must be one of {', '.join(ENGINES)}, got {engine!r}")
+        engine = None
     privacy = raw.get("privacy", True)
     if not isinstance(privacy, bool):
         errors.append(f"'privacy' must be true or false, got {privacy!r}")
@@ -184,7 +191,7 @@ def load_config(path: str | os.PathLike, dataset: str | None = None,
         _check_graph(reports, errors)
     if errors:
         raise RunnerError(f"{path}: " + "\n  ".join(errors))
-    return PackConfig(path, title, spec, Path(out), n_jobs, privacy, reports)
+    return PackConfig(path, title, spec, Path(out), n_jobs, privacy, reports, engine)
 
 
 def select(config: PackConfig, only: list[str] | None) -> tuple[list[ReportSpec], list[str]]:

@@ -82,11 +82,21 @@ def run_pack(config: PackConfig, only: list[str] | None = None, run_id: str | No
 
     started = _now()
     run_id, tmp = create_tmp(config.output_dir, run_id or new_run_id(started))
+    previous = os.environ.get("CUSTKIT_ENGINE")
+    if config.engine:   # the workers inherit the environment: every report uses this engine
+        os.environ["CUSTKIT_ENGINE"] = config.engine
+        echo(f"engine: {config.engine}")
     try:
         return _run_in(tmp, config, reports, only, run_id, started, inputs, title, echo)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)  # an interrupted run leaves nothing behind
         raise
+    finally:
+        if config.engine:
+            if previous is None:
+                os.environ.pop("CUSTKIT_ENGINE", None)
+            else:
+                os.environ["CUSTKIT_ENGINE"] = previous
 
 
 def _run_in(tmp: Path, config: PackConfig, reports: list[ReportSpec], only: list[str] | None, run_id: str,
@@ -152,7 +162,7 @@ def _run_in(tmp: Path, config: PackConfig, reports: list[ReportSpec], only: list
         "config_file": str(config.path), "command": [sys.executable, *sys.argv],
         "dataset": {"spec": config.dataset, "title": title},
         "inputs": inputs, "jobs": config.jobs, "privacy": config.privacy, "only": list(only) if only else None,
-        "environment": environment(), "reports": entries,
+        "environment": environment(), "engine": os.environ.get("CUSTKIT_ENGINE") or "dataset spec (default duckdb)", "reports": entries,
     }
     write_json(tmp / "manifest.json", manifest)
     write_index(tmp, manifest)

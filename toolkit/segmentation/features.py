@@ -42,44 +42,43 @@ def clip_to_as_of(frame: pd.DataFrame, as_of, column: str = "date") -> pd.DataFr
     return frame.loc[frame[column] < end]
 
 
-def customer_features(transactions: pd.DataFrame, customers: pd.DataFrame | None = None, as_of=None, *,
-                      exclude_outliers: bool = False) -> pd.DataFrame:
-    """One row per customer (index ``customer_id``): RFM and companion features at ``as_of``.
+def _aggregate(tx: pd.DataFrame, as_of: pd.Timestamp, engine: str | None) -> pd.DataFrame:
+    """Per-customer sums and dates of rows on or before ``as_of``, by the engine
+    (:func:`toolkit.engine.segmentation_features`)."""
+    from toolkit.clv.summary import model_columns
+    from toolkit.engine import as_day, collect, scan, segmentation_features
 
-    ``as_of`` defaults to the last transaction day. With ``exclude_outliers`` rows the loader
-    flagged in ``is_outlier`` are left out.
-    """
-    as_of = _day(as_of if as_of is not None else transactions["date"].max())
-    tx = clip_to_as_of(transactions, as_of)
-    if exclude_outliers and "is_outlier" in tx.columns:
-        tx = tx.loc[~tx["is_outlier"].astype(bool)]
-    day = tx["date"].dt.normalize()
-    pos = tx["amount"] > 0
-    buy = tx.loc[pos]
-    g_all = tx.groupby("customer_id", sort=True)
-    g_buy = buy.groupby("customer_id", sort=True)
-    out = pd.DataFrame({
-        "first_purchase": day[pos].groupby(buy["customer_id"]).min(),
-        "last_purchase": day[pos].groupby(buy["customer_id"]).max(),
-        "frequency": g_buy["order_id"].nunique(),
-        "gross_revenue": g_buy["amount"].sum(),
-        "n_lines": g_buy["amount"].size(),
-    })
-    out = out.join(g_all["amount"].sum().rename("monetary"), how="outer")
-    out["last_activity"] = day.groupby(tx["customer_id"]).max()
-    recent = tx["date"] >= as_of - pd.Timedelta(days=364)
-    out["revenue_12m"] = tx.loc[recent].groupby("customer_id")["amount"].sum()
-    out["returns_value"] = -tx.loc[~pos].groupby("customer_id")["amount"].sum()
-    if "category" in tx.columns and tx["category"].notna().any():
-        out["n_categories"] = g_buy["category"].nunique()
+    has_category = "category" in tx.columns and bool(tx["category"].notna().any())
+    lf = scan(model_columns(tx, extra=("order_id", "category") if has_category else ("order_id",)), engine)
+    out = collect(segmentation_features(lf, as_day(as_of), has_category), sort=["customer_id"])
+    out = out.set_index("customer_id")
+    epoch = pd.Timestamp("1970-01-01")
+    for c in ("first_purchase", "last_purchase", "last_activity"):
+        out[c] = (epoch + pd.to_timedelta(out.pop(f"{c}_d"), unit="D")).astype("datetime64[ns]")
+    if has_category:
+        out["n_categories"] = out["n_categories"].where(out["n_lines"] > 0)
     else:
         out["n_categories"] = np.nan
-    out.index.name = "customer_id"
-    for c in ZERO_FILL:
-        out[c] = out[c].fillna(0)
     for c in ("gross_revenue", "monetary", "revenue_12m", "returns_value"):
         out[c] = out[c].round(6)  # sums of purchases and returns that cancel leave float noise like 1e-14
     out["frequency"] = out["frequency"].astype("int64")
+    return out[["first_purchase", "last_purchase", "frequency", "gross_revenue", "n_lines", "monetary",
+                "last_activity", "revenue_12m", "returns_value", "n_categories"]]
+
+
+def customer_features(transactions: pd.DataFrame, customers: pd.DataFrame | None = None, as_of=None, *,
+                      exclude_outliers: bool = False, engine: str | None = None) -> pd.DataFrame:
+    """One row per customer (index ``customer_id``): RFM and companion features at ``as_of``.
+
+    ``as_of`` defaults to the last transaction day. With ``exclude_outliers`` rows the loader
+    flagged in ``is_outlier`` are left out. The per-customer aggregation runs on ``engine``
+    (see :mod:`toolkit.engine`).
+    """
+    as_of = _day(as_of if as_of is not None else transactions["date"].max())
+    tx = transactions
+    if exclude_outliers and "is_outlier" in tx.columns:
+        tx = tx.loc[~tx["is_outlier"].astype(bool)]
+    out = _aggregate(tx, as_of, engine)
     out["recency_days"] = (as_of - out["last_purchase"]).dt.days.astype("float64")
     out["tenure_days"] = (as_of - out["first_purchase"]).dt.days.astype("float64")
     out["days_since_activity"] = (as_of - out["last_activity"]).dt.days.astype("float64")
@@ -132,6 +131,7 @@ def category_revenue(transactions: pd.DataFrame, as_of=None, column: str = "cate
 def features_from_dataset(ds, as_of=None, **kwargs) -> pd.DataFrame:
     """:func:`customer_features` for a loaded :class:`~toolkit.data.Dataset` (``as_of`` defaults to ``ds.as_of``)."""
     ds.require("transactions")
+    kwargs.setdefault("engine", getattr(ds, "engine", None))
     return customer_features(ds.transactions, ds.customers, as_of if as_of is not None else ds.as_of, **kwargs)
 
 

@@ -1,0 +1,238 @@
+"""Engines that execute the toolkit's transaction-level aggregations: DuckDB, Spark and pandas.
+
+Every aggregation over transaction rows is written once as a narwhals lazy query
+(:mod:`toolkit.engine.aggregations`) and runs on whichever engine holds the rows:
+
+* ``duckdb`` (default) — an embedded DuckDB reads Parquet/CSV files directly, or scans a pandas
+  frame in place, and spills to disk beyond ``memory_limit``; only per-customer and per-group
+  results come back to pandas;
+* ``spark`` — a SparkSession (``local[2]`` unless ``CUSTKIT_SPARK_MASTER`` or the run config
+  names a cluster) reads the same files, e.g. Parquet on a shared path or object store;
+* ``pandas`` — the rows are held in pandas and narwhals runs the query with pandas operations
+  (small data, and the reference the other engines are tested against).
+
+The engine is chosen by the ``engine`` key of a dataset spec or run config, the
+``CUSTKIT_ENGINE`` environment variable, or the ``engine=`` argument of each function.
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import narwhals as nw
+import pandas as pd
+
+__all__ = ["ENGINES", "collect", "reuse", "day_number", "duckdb_connection", "engine_of", "period_number",
+           "resolve_engine", "scan", "spark_session"]
+
+ENGINES = ("duckdb", "spark", "pandas")
+_DAYS_BEFORE_1970 = 477  # 1969 // 4 - 1969 // 100 + 1969 // 400: leap days before 1970
+
+
+def resolve_engine(engine: str | None = None) -> str:
+    """The engine to use: ``engine``, else ``$CUSTKIT_ENGINE``, else ``duckdb``."""
+    name = (engine or os.environ.get("CUSTKIT_ENGINE") or "duckdb").strip().lower()
+    if name not in ENGINES:
+        raise ValueError(f"engine must be one of {', '.join(ENGINES)}, not {engine!r}")
+    return name
+
+
+# ------------------------------------------------------------------------------ sessions
+_CON = None
+
+
+def duckdb_connection():
+    """The process's DuckDB connection (created on first use).
+
+    ``CUSTKIT_DUCKDB_MEMORY`` (default ``2GB``) caps DuckDB's memory, beyond which it spills to
+    a temporary directory; ``CUSTKIT_DUCKDB_THREADS`` sets its threads (default: all cores).
+    """
+    global _CON
+    if _CON is None:
+        import duckdb
+        config = {"memory_limit": os.environ.get("CUSTKIT_DUCKDB_MEMORY", "2GB"),
+                  "preserve_insertion_order": False}
+        if os.environ.get("CUSTKIT_DUCKDB_THREADS"):
+            config["threads"] = int(os.environ["CUSTKIT_DUCKDB_THREADS"])
+        _CON = duckdb.connect(config=config)
+    return _CON
+
+
+def spark_session(master: str | None = None, conf: dict[str, str] | None = None):
+    """A SparkSession: ``master`` (else ``$CUSTKIT_SPARK_MASTER``, else ``local[2]``) plus ``conf``.
+
+    Local sessions bind to 127.0.0.1. Arrow transfers and a UTC session time zone are always set
+    so that dates mean the same calendar day on every engine.
+    """
+    os.environ.setdefault("PYSPARK_PYTHON", os.environ.get("PYSPARK_PYTHON", "python3"))
+    from pyspark.sql import SparkSession
+    active = SparkSession.getActiveSession()
+    if active is not None and master is None and not conf:
+        return active
+    master = master or os.environ.get("CUSTKIT_SPARK_MASTER") or "local[2]"
+    builder = SparkSession.builder.master(master).appName("custkit")
+    settings = {"spark.sql.session.timeZone": "UTC",
+                "spark.sql.execution.arrow.pyspark.enabled": "true",
+                "spark.ui.enabled": "false",
+                "spark.sql.shuffle.partitions": "8" if master.startswith("local") else "200"}
+    if master.startswith("local"):
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+        settings.update({"spark.driver.bindAddress": "127.0.0.1", "spark.driver.host": "127.0.0.1"})
+    settings.update(conf or {})
+    for key, value in settings.items():
+        builder = builder.config(key, value)
+    session = builder.getOrCreate()
+    session.sparkContext.setLogLevel("ERROR")
+    return session
+
+
+# ---------------------------------------------------------------------------------- frames
+def engine_of(frame: Any) -> str | None:
+    """The engine a native frame or narwhals LazyFrame lives on (None for anything else)."""
+    if isinstance(frame, nw.LazyFrame):
+        frame = frame.to_native()
+    module = type(frame).__module__
+    if module.startswith("duckdb") or module.startswith("_duckdb"):
+        return "duckdb"
+    if module.startswith("pyspark"):
+        return "spark"
+    if isinstance(frame, pd.DataFrame):
+        return "pandas"
+    return None
+
+
+def _paths(source: str | os.PathLike | Sequence) -> list[str]:
+    items = [source] if isinstance(source, (str, os.PathLike)) else list(source)
+    out = []
+    for item in items:
+        p = Path(item)
+        if not any(ch in str(p) for ch in "*?[") and not p.exists():
+            raise FileNotFoundError(f"no such file or folder: {p}")
+        out.append(str(p / "*.parquet") if p.is_dir() else str(p))
+    return out
+
+
+def _is_parquet(path: str) -> bool:
+    return path.lower().endswith((".parquet", ".pq", "*.parquet"))
+
+
+def scan(source: Any, engine: str | None = None, columns: Sequence[str] | None = None) -> nw.LazyFrame:
+    """A narwhals LazyFrame over ``source`` on ``engine``.
+
+    ``source`` is a pandas DataFrame, a Parquet/CSV path (a folder means its ``*.parquet``
+    files; globs allowed), a list of such paths, a DuckDB relation, a Spark DataFrame or a
+    narwhals LazyFrame. Native frames stay on their own engine unless ``engine`` names another.
+    """
+    if isinstance(source, nw.LazyFrame):
+        source = source.to_native()
+    native_engine = engine_of(source)
+    name = resolve_engine(engine if engine is not None else
+                          (native_engine if native_engine not in (None, "pandas") else None))
+    if native_engine == "duckdb" and name != "duckdb":
+        source = source.df()
+    elif native_engine == "spark" and name != "spark":
+        source = source.toPandas()
+    if isinstance(source, pd.DataFrame):
+        frame = source if columns is None else source[list(columns)]
+        if name == "pandas":
+            return nw.from_native(frame, eager_only=True).lazy()
+        if name == "duckdb":
+            return nw.from_native(duckdb_connection().from_df(frame))
+        return nw.from_native(spark_session().createDataFrame(_spark_ready(frame)))
+    if native_engine in ("duckdb", "spark"):
+        lf = nw.from_native(source)
+        return lf if columns is None else lf.select(*columns)
+    paths = _paths(source)
+    parquet = all(_is_parquet(p) for p in paths)
+    if name == "duckdb":
+        con = duckdb_connection()
+        rel = con.read_parquet(paths) if parquet else con.read_csv(paths)
+        lf = nw.from_native(rel)
+    elif name == "spark":
+        spark = spark_session()
+        reader = spark.read
+        lf = nw.from_native(reader.parquet(*paths) if parquet else
+                            reader.option("header", True).option("inferSchema", True).csv(paths))
+    else:
+        import glob
+        files = [f for p in paths for f in (sorted(glob.glob(p)) or [p])]
+        read = (lambda f: pd.read_parquet(f, columns=list(columns) if columns else None)) if parquet else \
+            (lambda f: pd.read_csv(f, usecols=list(columns) if columns else None))
+        frame = pd.concat([read(f) for f in files], ignore_index=True)
+        for c in frame.columns:   # Parquet DATE columns arrive as Python dates
+            values = frame[c].dropna() if frame[c].dtype == object else ()
+            if len(values) and isinstance(values.iloc[0], date):
+                frame[c] = pd.to_datetime(frame[c])
+        return nw.from_native(frame, eager_only=True).lazy()
+    return lf if columns is None else lf.select(*columns)
+
+
+def _spark_ready(frame: pd.DataFrame) -> pd.DataFrame:
+    """pandas -> Spark: nullable extension dtypes and categoricals as plain numpy/object columns."""
+    out = {}
+    for c in frame.columns:
+        s = frame[c]
+        if isinstance(s.dtype, pd.CategoricalDtype) or pd.api.types.is_string_dtype(s.dtype):
+            out[c] = s.astype(object).where(s.notna(), None)
+        elif isinstance(s.dtype, pd.DatetimeTZDtype):
+            out[c] = s.dt.tz_localize(None)
+        elif pd.api.types.is_extension_array_dtype(s.dtype) and s.dtype.kind in "iub":
+            out[c] = s.astype("float64") if s.isna().any() else s.astype(s.dtype.numpy_dtype)
+        else:
+            out[c] = s
+    return pd.DataFrame(out, index=frame.index).reset_index(drop=True)
+
+
+def reuse(lf: nw.LazyFrame) -> nw.LazyFrame:
+    """Mark an intermediate result that a query reads more than once.
+
+    Spark would otherwise recompute it (re-reading the log) for every use, so it is persisted in
+    memory and on disk; DuckDB and pandas need nothing."""
+    native = lf.to_native()
+    if engine_of(native) == "spark":
+        from pyspark import StorageLevel
+        return nw.from_native(native.persist(StorageLevel.MEMORY_AND_DISK))
+    return lf
+
+
+def collect(lf: nw.LazyFrame, sort: Sequence[str] | None = None) -> pd.DataFrame:
+    """Run ``lf`` and return a pandas DataFrame (sorted by ``sort`` for a deterministic order)."""
+    if sort:
+        lf = lf.sort(*sort)
+    out = lf.collect(backend="pandas").to_native().reset_index(drop=True)
+    out.columns.name = None
+    return out
+
+
+# ---------------------------------------------------------------------------- expressions
+def day_number(column: str | nw.Expr) -> nw.Expr:
+    """Days since 1970-01-01 of a date or timestamp column, as Int64 (time of day ignored).
+
+    Computed from the calendar year and day of year with integer arithmetic, which every
+    engine evaluates identically (no engine-specific date functions).
+    """
+    col = nw.col(column) if isinstance(column, str) else column
+    year_before = col.dt.year() - 1   # integers on every engine (floats with NaN for pandas NaT)
+    return (365 * (year_before - 1969) + year_before // 4 - year_before // 100 + year_before // 400
+            - _DAYS_BEFORE_1970 + col.dt.ordinal_day() - 1)
+
+
+def as_day(value: Any) -> int:
+    """Days since 1970-01-01 of a date-like value."""
+    ts = pd.Timestamp(value)
+    if ts is pd.NaT:
+        raise ValueError(f"not a date: {value!r}")
+    return (ts.date() - date(1970, 1, 1)).days
+
+
+def period_number(day: str | nw.Expr, edges: Sequence[Any]) -> nw.Expr:
+    """Period of each day given sorted period ``edges`` (dates): 0 for [e0, e1), ...; -1 before
+    the first edge and ``len(edges) - 1`` on or after the last (a sum of comparisons: no join)."""
+    d = nw.col(day) if isinstance(day, str) else day
+    expr = nw.lit(-1, nw.Int64)
+    for e in edges:
+        expr = expr + (d >= as_day(e)).cast(nw.Int64)
+    return expr
