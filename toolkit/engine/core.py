@@ -49,6 +49,8 @@ def duckdb_connection():
 
     ``CUSTKIT_DUCKDB_MEMORY`` (default ``2GB``) caps DuckDB's memory, beyond which it spills to
     a temporary directory; ``CUSTKIT_DUCKDB_THREADS`` sets its threads (default: all cores).
+    Parallel sums of floats differ between runs in the last bits, so the report runner sets one
+    thread (bit-identical reruns) unless ``CUSTKIT_DUCKDB_THREADS`` is set.
     """
     global _CON
     if _CON is None:
@@ -58,6 +60,10 @@ def duckdb_connection():
         if os.environ.get("CUSTKIT_DUCKDB_THREADS"):
             config["threads"] = int(os.environ["CUSTKIT_DUCKDB_THREADS"])
         _CON = duckdb.connect(config=config)
+        try:   # no progress bar on terminals; inside Jupyter DuckDB refuses the setting (no ipywidgets)
+            _CON.execute("SET enable_progress_bar = false")
+        except duckdb.Error:
+            pass
     return _CON
 
 

@@ -63,6 +63,8 @@ def worker_env() -> dict[str, str]:
     env = dict(os.environ)
     env["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"  # figures inline in the report
     env.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
+    # one DuckDB thread: parallel float sums differ in the last bits, and a rerun must be identical
+    env.setdefault("CUSTKIT_DUCKDB_THREADS", "1")
     return env
 
 
