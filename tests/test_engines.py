@@ -6,17 +6,14 @@ against numpy/pandas, and check counts of the cleaning pass against a log with k
 """
 from __future__ import annotations
 
-import os
-from datetime import date
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from toolkit.clv import rfm_summary
-from toolkit.clv.summary import model_columns
 from toolkit.data.loader import load_dataset
-from toolkit.engine import (ENGINES, as_day, clean_transactions, cohort_activity, collect, day_number,
+from toolkit.engine import (ENGINES, as_day, clean_transactions, cohort_activity, collect, day_number, model_columns,
                             period_number, period_transaction_stats, purchase_features, resolve_engine, scan,
                             segmentation_features, tracking_counts)
 from toolkit.kpi.periods import calendar_periods

@@ -131,10 +131,9 @@ def _engineer(frame: pd.DataFrame, attrs: list[str]) -> pd.DataFrame:
 
 def _purchase_features(tx: pd.DataFrame, as_of: pd.Timestamp, engine: str | None = None) -> pd.DataFrame:
     """Order features per customer at ``as_of`` (:func:`toolkit.engine.purchase_features`)."""
-    from toolkit.clv.summary import model_columns
-    from toolkit.engine import as_day, collect, purchase_features, scan
+    from toolkit.engine import as_day, collect, purchase_features, scan_transactions
 
-    lf = scan(model_columns(tx, extra=("order_id",)), engine)
+    lf = scan_transactions(tx, engine, extra=("order_id",))
     out = collect(purchase_features(lf, as_day(as_of)), sort=["customer_id"]).set_index("customer_id")
     return out[["orders", "revenue", "days_since_last_purchase", "days_since_first_purchase",
                 "average_order_value", "orders_90d", "revenue_90d", "orders_365d", "revenue_365d",

@@ -76,9 +76,8 @@ def tracking_series(transactions: pd.DataFrame, models: Mapping[str, object], ca
     cal_d, obs_d = _day(calibration_end), _day(observation_end)
     if cal_d > obs_d:
         raise ValueError("calibration_end must not be after observation_end")
-    from toolkit.engine import collect, scan, tracking_counts
-    from .summary import model_columns
-    per_day = collect(tracking_counts(scan(model_columns(transactions), engine), cal_d, obs_d), sort=["d"])
+    from toolkit.engine import collect, scan_transactions, tracking_counts
+    per_day = collect(tracking_counts(scan_transactions(transactions, engine), cal_d, obs_d), sort=["d"])
     if per_day.empty or per_day["first"].sum() == 0:
         raise ValueError("no customer made a first purchase by calibration_end")
     days = per_day["d"].to_numpy(np.int64)

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from toolkit.engine import as_day, collect, engine_of, rfm_frame, scan
+from toolkit.engine import as_day, collect, engine_of, model_columns, rfm_frame, scan
 
 if TYPE_CHECKING:
     import duckdb
@@ -43,21 +43,6 @@ def unit_days(time_unit: str) -> float:
         return TIME_UNITS[time_unit]
     except KeyError:
         raise ValueError(f"time_unit must be one of {sorted(TIME_UNITS)}, not {time_unit!r}") from None
-
-
-def model_columns(frame: pd.DataFrame, customer_id_col: str = "customer_id", date_col: str = "date",
-                  amount_col: str = "amount", extra: tuple[str, ...] = ()) -> pd.DataFrame:
-    """``frame``'s id, date and amount columns under the model's names, dates as naive datetimes
-    (aware timestamps keep their local calendar day), ready for an engine."""
-    missing = {customer_id_col, date_col, amount_col, *extra} - set(frame.columns)
-    if missing:
-        raise KeyError(f"transactions lack columns {sorted(missing)}")
-    dates = pd.to_datetime(frame[date_col])
-    if getattr(dates.dt, "tz", None) is not None:
-        dates = dates.dt.tz_localize(None)
-    out = {"customer_id": frame[customer_id_col], "date": dates, "amount": frame[amount_col].astype(float)}
-    out.update({c: frame[c] for c in extra})
-    return pd.DataFrame(out, index=frame.index)
 
 
 def rfm_summary(transactions: "pd.DataFrame | str | os.PathLike | duckdb.DuckDBPyRelation | Any",

@@ -2,8 +2,10 @@
 from toolkit.engine.aggregations import (clean_transactions, cohort_activity, period_transaction_stats,
                                          purchase_features, rfm_frame, segmentation_features, tracking_counts)
 from toolkit.engine.core import (ENGINES, as_day, collect, day_number, duckdb_connection, engine_of,
-                                 period_number, resolve_engine, scan, spark_session)
+                                 model_columns, period_number, resolve_engine, scan, scan_transactions,
+                                 spark_session)
 
 __all__ = ["ENGINES", "as_day", "clean_transactions", "cohort_activity", "collect", "day_number",
-           "duckdb_connection", "engine_of", "period_number", "period_transaction_stats", "purchase_features",
-           "resolve_engine", "rfm_frame", "scan", "segmentation_features", "spark_session", "tracking_counts"]
+           "duckdb_connection", "engine_of", "model_columns", "period_number", "period_transaction_stats",
+           "purchase_features", "resolve_engine", "rfm_frame", "scan", "scan_transactions", "segmentation_features",
+           "spark_session", "tracking_counts"]

@@ -17,6 +17,7 @@ The engine is chosen by the ``engine`` key of a dataset spec or run config, the
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
@@ -25,8 +26,8 @@ from typing import Any
 import narwhals as nw
 import pandas as pd
 
-__all__ = ["ENGINES", "collect", "reuse", "day_number", "duckdb_connection", "engine_of", "period_number",
-           "resolve_engine", "scan", "spark_session"]
+__all__ = ["ENGINES", "collect", "day_number", "duckdb_connection", "engine_of", "model_columns", "period_number",
+           "resolve_engine", "reuse", "scan", "scan_transactions", "spark_session"]
 
 ENGINES = ("duckdb", "spark", "pandas")
 _DAYS_BEFORE_1970 = 477  # 1969 // 4 - 1969 // 100 + 1969 // 400: leap days before 1970
@@ -73,7 +74,7 @@ def spark_session(master: str | None = None, conf: dict[str, str] | None = None)
     Local sessions bind to 127.0.0.1. Arrow transfers and a UTC session time zone are always set
     so that dates mean the same calendar day on every engine.
     """
-    os.environ.setdefault("PYSPARK_PYTHON", os.environ.get("PYSPARK_PYTHON", "python3"))
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)   # Python workers run in this environment
     from pyspark.sql import SparkSession
     active = SparkSession.getActiveSession()
     if active is not None and master is None and not conf:
@@ -174,6 +175,27 @@ def scan(source: Any, engine: str | None = None, columns: Sequence[str] | None =
                 frame[c] = pd.to_datetime(frame[c])
         return nw.from_native(frame, eager_only=True).lazy()
     return lf if columns is None else lf.select(*columns)
+
+
+def model_columns(frame: pd.DataFrame, customer_id_col: str = "customer_id", date_col: str = "date",
+                  amount_col: str = "amount", extra: tuple[str, ...] = ()) -> pd.DataFrame:
+    """``frame``'s id, date and amount columns under the model's names, dates as naive datetimes
+    (aware timestamps keep their local calendar day), ready for an engine."""
+    missing = {customer_id_col, date_col, amount_col, *extra} - set(frame.columns)
+    if missing:
+        raise KeyError(f"transactions lack columns {sorted(missing)}")
+    dates = pd.to_datetime(frame[date_col])
+    if getattr(dates.dt, "tz", None) is not None:
+        dates = dates.dt.tz_localize(None)
+    out = {"customer_id": frame[customer_id_col], "date": dates, "amount": frame[amount_col].astype(float)}
+    out.update({c: frame[c] for c in extra})
+    return pd.DataFrame(out, index=frame.index)
+
+
+def scan_transactions(frame: pd.DataFrame, engine: str | None = None, extra: Sequence[str] = ()) -> nw.LazyFrame:
+    """A transactions table in the data model (customer_id, date, amount and ``extra`` columns)
+    as a LazyFrame on ``engine``."""
+    return scan(model_columns(frame, extra=tuple(extra)), engine)
 
 
 def _spark_ready(frame: pd.DataFrame) -> pd.DataFrame:

@@ -101,11 +101,10 @@ def _base_counts(ds, periods: Periods, regions: pd.Series) -> pd.DataFrame:
 def _transaction_stats(ds, periods: Periods, regions: pd.Series, basis: str) -> pd.DataFrame:
     """The transaction columns per (region, k), aggregated by the dataset's engine
     (:func:`toolkit.engine.period_transaction_stats`)."""
-    from toolkit.clv.summary import model_columns
-    from toolkit.engine import collect, period_transaction_stats, scan
+    from toolkit.engine import collect, period_transaction_stats, scan, scan_transactions
 
     engine = getattr(ds, "engine", None)
-    tx = scan(model_columns(ds.transactions, extra=("order_id",)), engine)
+    tx = scan_transactions(ds.transactions, engine, extra=("order_id",))
     reg = None
     if not regions.empty:
         reg = scan(pd.DataFrame({"customer_id": regions.index.to_numpy(), "region": regions.to_numpy()}), engine)

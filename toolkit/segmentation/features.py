@@ -45,11 +45,10 @@ def clip_to_as_of(frame: pd.DataFrame, as_of, column: str = "date") -> pd.DataFr
 def _aggregate(tx: pd.DataFrame, as_of: pd.Timestamp, engine: str | None) -> pd.DataFrame:
     """Per-customer sums and dates of rows on or before ``as_of``, by the engine
     (:func:`toolkit.engine.segmentation_features`)."""
-    from toolkit.clv.summary import model_columns
-    from toolkit.engine import as_day, collect, scan, segmentation_features
+    from toolkit.engine import as_day, collect, scan_transactions, segmentation_features
 
     has_category = "category" in tx.columns and bool(tx["category"].notna().any())
-    lf = scan(model_columns(tx, extra=("order_id", "category") if has_category else ("order_id",)), engine)
+    lf = scan_transactions(tx, engine, extra=("order_id", "category") if has_category else ("order_id",))
     out = collect(segmentation_features(lf, as_day(as_of), has_category), sort=["customer_id"])
     out = out.set_index("customer_id")
     epoch = pd.Timestamp("1970-01-01")
