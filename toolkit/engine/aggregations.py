@@ -33,6 +33,15 @@ def _days(lf: nw.LazyFrame, extra: Sequence[str] = ()) -> nw.LazyFrame:
     return lf.select(*cols).filter(~nw.col("customer_id").is_null(), ~nw.col("d").is_null())
 
 
+def _grouped(lf: nw.LazyFrame, keys: Sequence[str], parts: dict[str, tuple[nw.Expr, str]]) -> nw.LazyFrame:
+    """Per group of ``keys``: each ``name: (expression, how)`` computed per row, then aggregated
+    by ``how`` ("sum", "min", "max" or "n_unique"). Conditional expressions go into the rows
+    first and only plain aggregations run per group, which is fast on every engine (pandas
+    cannot run a conditional expression inside a group-by without a Python loop)."""
+    rows = lf.with_columns(**{name: expr for name, (expr, _) in parts.items()})
+    return rows.group_by(*keys).agg(*[getattr(nw.col(name), how)() for name, (_, how) in parts.items()])
+
+
 # ------------------------------------------------------------------------------------ CLV
 def rfm_frame(lf: nw.LazyFrame, obs_d: int, cal_d: int, unit: float, holdout: bool) -> nw.LazyFrame:
     """frequency, recency, T, monetary_value (+ holdout columns) per customer; see ``rfm_summary``.
@@ -44,15 +53,13 @@ def rfm_frame(lf: nw.LazyFrame, obs_d: int, cal_d: int, unit: float, holdout: bo
     in_cal = d <= cal_d
     occ = (_days(lf).filter(d <= obs_d).group_by("customer_id", "d").agg(amount.sum())
            .with_columns(d.min().over("customer_id").alias("first_d")))
-    # conditional columns first, then plain sums/minima/maxima (fast on every engine)
-    parts = {"n": in_cal.cast(nw.Int64), "last_d": nw.when(in_cal).then(d),
-             "total": nw.when(in_cal).then(amount).otherwise(0.0),
-             "first_amount": nw.when(d == nw.col("first_d")).then(amount).otherwise(0.0)}
+    parts = {"n": (in_cal.cast(nw.Int64), "sum"), "first_d": (nw.col("first_d"), "min"),
+             "last_d": (nw.when(in_cal).then(d), "max"),
+             "total": (nw.when(in_cal).then(amount).otherwise(0.0), "sum"),
+             "first_amount": (nw.when(d == nw.col("first_d")).then(amount).otherwise(0.0), "sum")}
     if holdout:
-        parts.update({"n_h": (~in_cal).cast(nw.Int64),
-                      "total_h": nw.when(~in_cal).then(amount).otherwise(0.0)})
-    occ = occ.with_columns(**parts)
-    aggs = [nw.col(c).max() if c == "last_d" else nw.col(c).sum() for c in parts] + [nw.col("first_d").min()]
+        parts.update({"n_h": ((~in_cal).cast(nw.Int64), "sum"),
+                      "total_h": (nw.when(~in_cal).then(amount).otherwise(0.0), "sum")})
     n = nw.col("n")
     cols = [(n - 1).cast(F64).alias("frequency"),
             ((nw.col("last_d") - nw.col("first_d")).cast(F64) / unit).alias("recency"),
@@ -66,7 +73,7 @@ def rfm_frame(lf: nw.LazyFrame, obs_d: int, cal_d: int, unit: float, holdout: bo
                  .alias("monetary_value_holdout"),
                  nw.lit((obs_d - cal_d) / unit, F64).alias("duration_holdout")]
     # customers whose first occasion falls after the calibration period are not summarised
-    return occ.group_by("customer_id").agg(*aggs).filter(n > 0).select("customer_id", *cols)
+    return _grouped(occ, ["customer_id"], parts).filter(n > 0).select("customer_id", *cols)
 
 
 def tracking_counts(lf: nw.LazyFrame, cal_d: int, obs_d: int) -> nw.LazyFrame:
@@ -170,27 +177,24 @@ def segmentation_features(lf: nw.LazyFrame, as_of_d: int, has_category: bool) ->
     extra = ["order_id"] + (["category"] if has_category else [])
     tx = _days(lf, extra).filter(nw.col("d") <= as_of_d)
     pos = nw.col("amount") > 0
-    parts = {"first_purchase_d": nw.when(pos).then(nw.col("d")),
-             "last_purchase_d": nw.when(pos).then(nw.col("d")),
-             "gross_revenue": nw.when(pos).then(nw.col("amount")).otherwise(0.0),
-             "n_lines": pos.cast(nw.Int64), "monetary": nw.col("amount"), "last_activity_d": nw.col("d"),
-             "revenue_12m": nw.when(nw.col("d") >= as_of_d - 364).then(nw.col("amount")).otherwise(0.0),
-             "returns_value": 0.0 - nw.when(~pos).then(nw.col("amount")).otherwise(0.0),
+    parts = {"first_purchase_d": (nw.when(pos).then(nw.col("d")), "min"),
+             "last_purchase_d": (nw.when(pos).then(nw.col("d")), "max"),
+             "gross_revenue": (nw.when(pos).then(nw.col("amount")).otherwise(0.0), "sum"),
+             "n_lines": (pos.cast(nw.Int64), "sum"), "monetary": (nw.col("amount"), "sum"),
+             "last_activity_d": (nw.col("d"), "max"),
+             "revenue_12m": (nw.when(nw.col("d") >= as_of_d - 364).then(nw.col("amount")).otherwise(0.0), "sum"),
+             "returns_value": (0.0 - nw.when(~pos).then(nw.col("amount")).otherwise(0.0), "sum"),
              **_distinct_parts(nw.when(pos).then(nw.col("order_id")), "frequency")}
     if has_category:
         parts.update(_distinct_parts(nw.when(pos).then(nw.col("category")), "n_categories"))
-    tx = tx.with_columns(**parts)
-    aggs = [nw.col(c).min() if c == "first_purchase_d" else
-            nw.col(c).max() if c in ("last_purchase_d", "last_activity_d") or c.endswith("__null") else
-            nw.col(c).n_unique() if c.endswith("__n") else nw.col(c).sum() for c in parts]
-    return _finish_distinct(tx.group_by("customer_id").agg(*aggs))
+    return _finish_distinct(_grouped(tx, ["customer_id"], parts))
 
 
-def _distinct_parts(expr: nw.Expr, name: str) -> dict[str, nw.Expr]:
-    """Columns whose group-wise ``n_unique`` and ``max`` give the distinct non-null values of
+def _distinct_parts(expr: nw.Expr, name: str) -> dict[str, tuple[nw.Expr, str]]:
+    """:func:`_grouped` parts whose ``n_unique`` and ``max`` give the distinct non-null values of
     ``expr`` (:func:`_finish_distinct`): narwhals counts null as a value in ``n_unique`` (as
     polars does), so the null is subtracted, matching pandas' ``nunique`` on every engine."""
-    return {f"{name}__n": expr, f"{name}__null": expr.is_null().cast(nw.Int64)}
+    return {f"{name}__n": (expr, "n_unique"), f"{name}__null": (expr.is_null().cast(nw.Int64), "max")}
 
 
 def _finish_distinct(lf: nw.LazyFrame) -> nw.LazyFrame:
@@ -217,11 +221,9 @@ def cohort_activity(lf: nw.LazyFrame, as_of_d: int, freq: str = "M") -> nw.LazyF
                .agg(nw.col("p").min().alias("cohort")))
     tx = tx.join(cohorts, on="customer_id").with_columns((nw.col("p") - nw.col("cohort")).alias("age"))
     buy = nw.col("amount") > 0
-    tx = tx.with_columns(buy.cast(nw.Int64).alias("bought"),
-                         **_distinct_parts(nw.when(buy).then(nw.col("d")), "occasions"))
-    per_cust = _finish_distinct(tx.group_by("cohort", "age", "customer_id").agg(
-        nw.col("amount").sum().alias("revenue"), nw.col("bought").max(),
-        nw.col("occasions__n").n_unique(), nw.col("occasions__null").max()))
+    per_cust = _finish_distinct(_grouped(tx, ["cohort", "age", "customer_id"], {
+        "revenue": (nw.col("amount"), "sum"), "bought": (buy.cast(nw.Int64), "max"),
+        **_distinct_parts(nw.when(buy).then(nw.col("d")), "occasions")}))
     return per_cust.group_by("cohort", "age").agg(
         nw.col("bought").sum().alias("active"), nw.col("revenue").sum(), nw.col("occasions").sum())
 
@@ -236,8 +238,8 @@ def clean_transactions(lf: nw.LazyFrame, as_of: object | None = None) -> tuple[n
     (rule, rows, action) whose drops balance: rows_in - dropped = rows_out.
     """
     as_of_d = as_day(as_of) if as_of is not None else None
-    cid, amt = nw.col("customer_id"), nw.col("amount")
-    d = day_number("date")
+    cid, amt, d = nw.col("customer_id"), nw.col("amount"), nw.col("_day")
+    lf = lf.with_columns(day_number("date").alias("_day"))   # evaluated once per row
     no_id = cid.is_null()
     no_date = ~no_id & d.is_null()
     no_amount = ~no_id & ~d.is_null() & amt.is_null()
@@ -253,7 +255,7 @@ def clean_transactions(lf: nw.LazyFrame, as_of: object | None = None) -> tuple[n
     if as_of_d is not None:
         kept = kept.filter(d <= as_of_d)
     n_kept = int(collect(kept.select(nw.len().alias("n"))).iloc[0, 0])
-    cleaned = kept.unique()
+    cleaned = kept.drop("_day").unique()
     n_out = int(collect(cleaned.select(nw.len().alias("n"))).iloc[0, 0])
     rows = [("rows read", int(counts["rows_in"]), "read")]
     rows += [(r, int(counts[r]), "dropped") for r in ("missing customer id", "missing or invalid date",
