@@ -306,6 +306,16 @@ class _CovariateModel:
     def _multiplier_rows(self, level: float) -> list[dict]:
         raise NotImplementedError
 
+    def _exp_rows(self, block: str, coefs: Sequence[tuple[float, float]], level: float, verb: str) -> list[dict]:
+        """Rows for log-scale coefficients (g, se) of ``block``'s terms: multiplier exp(g) with
+        its Wald interval and p-value (p = 0 or 1 when the standard error is 0)."""
+        z = stats.norm.ppf(0.5 + level / 2)
+        rows = []
+        for j, (g, se) in enumerate(coefs):
+            p = 2 * stats.norm.sf(abs(g / se)) if se > 0 else (1.0 if g == 0 else 0.0)
+            rows.append(self._row(block, j, math.exp(g), math.exp(g - z * se), math.exp(g + z * se), p, level, verb))
+        return rows
+
     def multipliers(self, level: float = 0.95) -> pd.DataFrame:
         """One row per covariate term and process: multiplier, interval, p-value and a sentence."""
         return pd.DataFrame(self._multiplier_rows(level))
@@ -484,12 +494,8 @@ class BetaGeoCovariates(_CovariateModel):
 
     def _multiplier_rows(self, level: float) -> list[dict]:
         z = stats.norm.ppf(0.5 + level / 2)
-        rows = []
-        for j, term in enumerate(self.designs_["purchase"].names_):
-            g, se = self._coef("purchase", term)
-            p = 2 * stats.norm.sf(abs(g / se))
-            rows.append(self._row("purchase", j, math.exp(g), math.exp(g - z * se), math.exp(g + z * se), p, level,
-                                  "the purchase rate"))
+        rows = self._exp_rows("purchase", [self._coef("purchase", t) for t in self.designs_["purchase"].names_],
+                              level, "the purchase rate")
         a, b0 = math.exp(self.phi_["a"]), math.exp(self.phi_["b0"])
         for j, term in enumerate(self.designs_["dropout"].names_):
             g, se = self._coef("dropout", term)
@@ -584,15 +590,9 @@ class GammaGammaCovariates(_CovariateModel):
 
     def _multiplier_rows(self, level: float) -> list[dict]:
         """The reported spend multipliers: ratios of mean spend per purchase (robust regression)."""
-        z = stats.norm.ppf(0.5 + level / 2)
         reg = self.spend_regression_
-        rows = []
-        for j, term in enumerate(self.designs_["spend"].names_):
-            g, se = float(reg.coef_[term]), float(reg.se_[term])
-            p = 2 * stats.norm.sf(abs(g / se)) if se > 0 else (1.0 if g == 0 else 0.0)
-            rows.append(self._row("spend", j, math.exp(g), math.exp(g - z * se), math.exp(g + z * se), p, level,
-                                  "the mean spend per purchase"))
-        return rows
+        return self._exp_rows("spend", [(float(reg.coef_[t]), float(reg.se_[t])) for t in self.designs_["spend"].names_],
+                              level, "the mean spend per purchase")
 
     def model_multipliers(self, level: float = 0.95) -> pd.DataFrame:
         """The Gamma-Gamma model's own spend multipliers exp(g) (model-based intervals).
@@ -600,14 +600,8 @@ class GammaGammaCovariates(_CovariateModel):
         They estimate the ratio of mean spend only when a single gamma heterogeneity per attribute
         level is right; ``multipliers()`` reports the robust ratio of mean spend per purchase.
         """
-        z = stats.norm.ppf(0.5 + level / 2)
-        rows = []
-        for j, term in enumerate(self.designs_["spend"].names_):
-            g, se = self._coef("spend", term)
-            p = 2 * stats.norm.sf(abs(g / se))
-            rows.append(self._row("spend", j, math.exp(g), math.exp(g - z * se), math.exp(g + z * se), p, level,
-                                  "the spend per purchase"))
-        return pd.DataFrame(rows)
+        return pd.DataFrame(self._exp_rows("spend", [self._coef("spend", t) for t in self.designs_["spend"].names_],
+                                           level, "the spend per purchase"))
 
 
 class MeanSpendRegression:
