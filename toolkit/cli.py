@@ -30,7 +30,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--jobs", type=int, metavar="N", help="reports run at once (default: the config's)")
     run.add_argument("--output-dir", metavar="DIR", help="where run folders go (default: the config's)")
     run.add_argument("--run-id", metavar="ID", help="name of the run folder (default: UTC timestamp)")
-    run.add_argument("--engine", choices=["duckdb", "spark", "pandas"],
+    run.add_argument("--engine", metavar="{duckdb,spark,pandas}",
                      help="engine for transaction aggregations (default: the config's, else the spec's, else duckdb)")
 
     demo = sub.add_parser("demo", help="write the synthetic demo dataset")
