@@ -38,6 +38,7 @@ raw results in --out (JSON) and the same table in markdown next to it (.md).
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import gc
 import json
 import os
@@ -140,7 +141,7 @@ def generate(rows: int, seed: int, root: Path, threads: int) -> tuple[Path, dict
     customers = max(rows // 20, 1)
     con = duckdb.connect(config={"memory_limit": os.environ.get("CUSTKIT_DUCKDB_MEMORY", "2GB"),
                                  "preserve_insertion_order": False, "threads": threads})
-    days = (_day(END) - _day(START)) + 1
+    days = (dt.date.fromisoformat(END) - dt.date.fromisoformat(START)).days + 1
     t = time.perf_counter()
     # ~2 lines per order; the order fixes customer and date, the line its amount (3% returns)
     con.execute(f"""
@@ -164,11 +165,6 @@ def generate(rows: int, seed: int, root: Path, threads: int) -> tuple[Path, dict
     con.close()
     done.write_text(json.dumps(meta))
     return folder, meta
-
-
-def _day(text: str) -> int:
-    import datetime as dt
-    return (dt.date.fromisoformat(text) - dt.date(1970, 1, 1)).days
 
 
 def npy_log(folder: Path) -> Path:
@@ -223,20 +219,9 @@ def toolkit_child(engine: str, folder: Path, repeat: int, result_dir: Path, spar
 
     obs = as_day(END)
 
-    def read_pandas() -> pd.DataFrame:
-        frame = pd.read_parquet(log)
-        frame["date"] = pd.to_datetime(frame["date"])
-        return frame
-
-    source = lambda: log
-    if engine == "pandas" and not pandas_reads_dates(result_dir):
-        # scan(path, "pandas") leaves a Parquet DATE column as object (datetime.date) values, which
-        # the date expressions reject: read the log here (timed) and hand scan() a datetime64 column
-        out["note"] = "log read by the benchmark (DATE -> datetime64): scan(path, 'pandas') fails on DATE"
-        source = read_pandas
-    summary_step = lambda: collect(rfm_frame(scan(source(), engine), obs_d=obs, cal_d=obs, unit=7.0,
+    summary_step = lambda: collect(rfm_frame(scan(log, engine), obs_d=obs, cal_d=obs, unit=7.0,
                                              holdout=False), sort=["customer_id"])
-    kpi_step = lambda: collect(period_transaction_stats(scan(source(), engine), scan(customers, engine), edges,
+    kpi_step = lambda: collect(period_transaction_stats(scan(log, engine), scan(customers, engine), edges,
                                                         activity_basis=True, has_order_id=True),
                                sort=["region", "k"])
     runs = []
@@ -257,22 +242,6 @@ def toolkit_child(engine: str, folder: Path, repeat: int, result_dir: Path, spar
     summary.to_parquet(result_dir / f"summary_{engine}.parquet", index=False)
     kpis.to_parquet(result_dir / f"kpis_{engine}.parquet", index=False)
     return out
-
-
-def pandas_reads_dates(tmp: Path) -> bool:
-    """Whether the pandas engine can summarise a Parquet file whose date column is a DATE (1-row probe)."""
-    import duckdb
-    from toolkit.engine import collect, rfm_frame, scan
-    probe = tmp / "probe.parquet"
-    duckdb.connect().execute(f"COPY (SELECT 1::BIGINT AS customer_id, DATE '{START}' AS date, 1.0::DOUBLE AS amount)"
-                             f" TO '{probe}' (FORMAT parquet)")
-    try:
-        collect(rfm_frame(scan(str(probe), "pandas"), obs_d=_day(END), cal_d=_day(END), unit=7.0, holdout=False))
-        return True
-    except AttributeError:
-        return False
-    finally:
-        probe.unlink()
 
 
 # ---------------------------------------------------------------------------- lifetimes child
