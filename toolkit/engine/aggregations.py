@@ -96,47 +96,52 @@ def period_transaction_stats(lf: nw.LazyFrame, regions: nw.LazyFrame | None, edg
     ``regions`` has columns customer_id, region (customers without one are ``unknown``; without
     the table every row is region ``all``). Columns: revenue (net, all rows), active, orders,
     aov_sum, aov_yy, aov_xy, freq_sumsq, rpc_sum, rpc_sumsq and, on the activity basis,
-    customers (active in the previous period) and lost (of those, not active in this one).
+    customers (active in the previous period; null for k = 0) and lost (of those, not active in
+    this one).
+
+    Built to stay within a memory cap on logs of any size: two aggregations of the log (orders,
+    and net amount per customer and period), then one union-and-aggregate per (customer, k) that
+    stacks order rows, net rows and (activity basis) the previous period's actives shifted by
+    one, so no full outer join is needed; the region table joins only that per-customer result.
     """
     n = len(edges) - 1
-    tx = _days(lf, ["order_id"] if has_order_id else []).with_columns(
-        period_number("d", edges).alias("k"))
-    if regions is None:
-        tx = tx.with_columns(nw.lit("all").alias("region"))
-    else:
-        tx = tx.join(regions, on="customer_id", how="left").with_columns(
-            nw.col("region").fill_null("unknown"))
-    tx = reuse(tx)
-    in_range = (nw.col("k") >= 0) & (nw.col("k") < n)
-    revenue = tx.filter(in_range).group_by("region", "k").agg(nw.col("amount").sum().alias("revenue"))
-    key = ["customer_id", "region", "order_id"] if has_order_id else ["customer_id", "region", "d"]
+    k = nw.col("k")
+    in_range = (k >= 0) & (k < n)
+    tx = reuse(_days(lf, ["order_id"] if has_order_id else []))
+    key = ["customer_id", "order_id"] if has_order_id else ["customer_id", "d"]
     orders = (tx.group_by(*key).agg(nw.col("d").min().alias("od"), nw.col("amount").sum().alias("value"))
-              .filter(nw.col("value") > 0)
-              .with_columns(period_number("od", edges).alias("k")).filter(in_range))
-    per_cust = orders.group_by("region", "k", "customer_id").agg(
-        nw.len().alias("n_orders"), nw.col("value").sum().alias("gross")).with_columns(
-        nw.col("n_orders").cast(F64))
-    net = tx.group_by("customer_id", "k").agg(nw.col("amount").sum().alias("net"))
-    per_cust = reuse(per_cust.join(net, on=["customer_id", "k"], how="left"))
-    stats = per_cust.with_columns(
-        (nw.col("n_orders") ** 2).alias("freq_sumsq"), (nw.col("gross") ** 2).alias("aov_yy"),
-        (nw.col("gross") * nw.col("n_orders")).alias("aov_xy"), (nw.col("net") ** 2).alias("rpc_sumsq"),
-    ).group_by("region", "k").agg(
-        nw.len().alias("active"), nw.col("n_orders").sum().alias("orders"),
-        nw.col("gross").sum().alias("aov_sum"), nw.col("freq_sumsq").sum(), nw.col("aov_yy").sum(),
-        nw.col("aov_xy").sum(), nw.col("net").sum().alias("rpc_sum"), nw.col("rpc_sumsq").sum())
-    out = revenue.join(stats, on=["region", "k"], how="full", suffix="_s").select(
-        nw.coalesce("region", "region_s").alias("region"), nw.coalesce("k", "k_s").alias("k"),
-        "revenue", "active", "orders", "aov_sum", "freq_sumsq", "aov_yy", "aov_xy", "rpc_sum", "rpc_sumsq")
+              .filter(nw.col("value") > 0).with_columns(period_number("od", edges).alias("k")).filter(in_range)
+              .group_by("customer_id", "k").agg(nw.len().alias("n_orders"), nw.col("value").sum().alias("gross"))
+              .with_columns(nw.col("n_orders").cast(F64)))
+    orders = reuse(orders)
+    net = (tx.with_columns(period_number("d", edges).alias("k")).filter(in_range)
+           .group_by("customer_id", "k").agg(nw.col("amount").sum().alias("net")))
+    zero, one = nw.lit(0.0, F64), nw.lit(1.0, F64)
+    cols = ["customer_id", "k", "n_orders", "gross", "net", "active", "was_active"]
+    stack = [orders.with_columns(net=zero, active=one, was_active=zero).select(*cols),
+             net.with_columns(n_orders=zero, gross=zero, active=zero, was_active=zero).select(*cols)]
     if activity_basis:
-        act = per_cust.select("region", "k", "customer_id")
-        prev = act.with_columns((nw.col("k") + 1).alias("k")).filter(nw.col("k") < n)
-        kept = prev.join(act.with_columns(nw.lit(1).alias("_again")), on=["region", "k", "customer_id"],
-                         how="left").with_columns(nw.col("_again").is_null().cast(F64).alias("lost"))
-        base = kept.group_by("region", "k").agg(nw.len().alias("customers"), nw.col("lost").sum())
-        out = out.join(base, on=["region", "k"], how="full", suffix="_b").select(
-            nw.coalesce("region", "region_b").alias("region"), nw.coalesce("k", "k_b").alias("k"),
-            nw.exclude("region", "k", "region_b", "k_b"))
+        stack.append(orders.with_columns((k + 1).alias("k")).filter(k < n)
+                     .with_columns(n_orders=zero, gross=zero, net=zero, active=zero, was_active=one).select(*cols))
+    per_cust = nw.concat(stack, how="vertical").group_by("customer_id", "k").agg(
+        nw.col("n_orders", "gross", "net").sum(), nw.col("active", "was_active").max())
+    if regions is None:
+        per_cust = per_cust.with_columns(nw.lit("all").alias("region"))
+    else:
+        per_cust = per_cust.join(regions, on="customer_id", how="left").with_columns(
+            nw.col("region").fill_null("unknown"))
+    act, gross, n_ord, net_c = nw.col("active"), nw.col("gross"), nw.col("n_orders"), nw.col("net")
+    parts = {"revenue": (net_c, "sum"), "active": (act, "sum"), "orders": (n_ord, "sum"),
+             "aov_sum": (gross, "sum"), "freq_sumsq": (n_ord ** 2, "sum"), "aov_yy": (gross ** 2, "sum"),
+             "aov_xy": (gross * n_ord, "sum"), "rpc_sum": (net_c * act, "sum"),
+             "rpc_sumsq": (net_c ** 2 * act, "sum")}
+    if activity_basis:
+        parts.update({"customers": (nw.col("was_active"), "sum"),
+                      "lost": (nw.col("was_active") * (1.0 - act), "sum")})
+    out = _grouped(per_cust, ["region", "k"], parts).with_columns(nw.col("active").cast(nw.Int64))
+    if activity_basis:   # no previous period to measure the first one's base against
+        out = out.with_columns(nw.when(k > 0).then(nw.col("customers").cast(nw.Int64)).alias("customers"),
+                               nw.when(k > 0).then(nw.col("lost")).alias("lost"))
     return out
 
 
