@@ -14,7 +14,8 @@ What it measures
       ``toolkit.clv.rfm_summary`` query), from the Parquet file (reading included);
     * KPIs: ``collect(period_transaction_stats(scan(log), scan(customers), 8 quarter edges,
       activity_basis=True))`` per region and quarter, also from the Parquet files;
-    * total = summary + KPIs of the same repeat (best repeat);
+    * total = summary + KPIs of the same repeat (best repeat); first = total of the first repeat,
+      which for Spark includes the JVM's warm-up (code generation and JIT of the first queries);
     * start: Spark session start-up (``toolkit.engine.spark_session()``), reported separately
       and excluded from the Spark work times ("once started"); DuckDB connection creation;
       for lifetimes, loading the log into pandas (from npy files, as lifetimes' venv has no
@@ -30,7 +31,7 @@ What it measures
     same customers, frequency/recency/T exactly, monetary value to 1e-9 relative; the KPI tables
     of DuckDB, pandas and Spark are checked the same way (1e-9 relative).
 
-Output: a table on stdout (size | engine | start | summary | KPIs | total | peak RSS | agrees |
+Output: a table on stdout (size | engine | start | summary | KPIs | total | first run | peak RSS | agrees |
 ratio to DuckDB), one line per target (DuckDB 1e8 rows summary+KPIs < 30 s and peak RSS < 3 GB,
 Spark once started within 5x of DuckDB at the largest size, cost close to linear in rows), the
 raw results in --out (JSON) and the same table in markdown next to it (.md).
@@ -235,7 +236,7 @@ def toolkit_child(engine: str, folder: Path, repeat: int, result_dir: Path, spar
             gc.collect()
     best = min(runs, key=lambda r: r["total_s"])
     out.update({"summary_s": min(r["summary_s"] for r in runs), "kpis_s": min(r["kpis_s"] for r in runs),
-                "total_s": best["total_s"], "runs": runs,
+                "total_s": best["total_s"], "first_total_s": runs[0]["total_s"], "runs": runs,
                 "peak_mb": max(max(r["summary_peak_mb"], r["kpis_peak_mb"]) for r in runs),
                 "customers": int(len(summary)), "kpi_rows": int(len(kpis))})
     sampler.stop()
@@ -266,7 +267,7 @@ def lifetimes_child(npy: Path, repeat: int, result_dir: Path) -> dict:
         s = summary_data_from_transaction_data(df, "customer_id", "date", monetary_value_col="amount",
                                                observation_period_end=END, freq="D", freq_multiplier=7)
         times.append(time.perf_counter() - t)
-    out.update({"summary_s": min(times), "kpis_s": None, "total_s": min(times),
+    out.update({"summary_s": min(times), "kpis_s": None, "total_s": min(times), "first_total_s": times[0],
                 "peak_mb": rss_kb("VmHWM") / 1024, "customers": int(len(s))})
     s = s.reset_index()
     np.save(result_dir / "summary_lifetimes.npy",
@@ -366,16 +367,18 @@ def pandas_need(fit: tuple[float, float] | None, rows: int) -> float:
 
 
 def table(results: list[dict]) -> str:
-    lines = ["| size | engine | start (s) | summary (s) | KPIs (s) | total (s) | peak RSS (MB) | agrees | ratio to DuckDB |",
-             "|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| size | engine | start (s) | summary (s) | KPIs (s) | total (s) | first run (s) | peak RSS (MB) "
+             "| agrees | ratio to DuckDB |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     for r in results:
         size = size_label(r["rows"])
         if r["status"] != "ok":
-            lines.append(f"| {size} | {r['engine']} | {r['status']} | | | | | | |")
+            lines.append(f"| {size} | {r['engine']} | {r['status']} | | | | | | | |")
             continue
         ratio = r.get("ratio")
         lines.append(f"| {size} | {r['engine']} | {fmt(r.get('start_s'))} | {fmt(r['summary_s'], 3)} | "
-                     f"{fmt(r.get('kpis_s'), 3)} | {fmt(r['total_s'], 3)} | {fmt(r['peak_mb'], 0)} | "
+                     f"{fmt(r.get('kpis_s'), 3)} | {fmt(r['total_s'], 3)} | {fmt(r.get('first_total_s'), 3)} | "
+                     f"{fmt(r['peak_mb'], 0)} | "
                      f"{r.get('agrees', '—')} | {f'{ratio:.2f}x' if ratio is not None else '—'} |")
     return "\n".join(lines)
 
@@ -397,9 +400,12 @@ def targets(results: list[dict]) -> list[str]:
         n = both[-1]
         s = next(r for r in ok if r["engine"] == "spark" and r["rows"] == n)
         ratio = s["total_s"] / duck[n]["total_s"]
+        cold = s["first_total_s"] / duck[n]["first_total_s"]
         out.append(f"Spark local once started within 5x of DuckDB at {size_label(n)} rows: "
                    f"{s['total_s']:.2f} s vs {duck[n]['total_s']:.2f} s = {ratio:.1f}x "
-                   f"(start-up {s['start_s']:.1f} s excluded): {'PASS' if ratio <= 5 else 'FAIL'}")
+                   f"(start-up {s['start_s']:.1f} s excluded; first runs, JVM warm-up included: "
+                   f"{s['first_total_s']:.2f} s vs {duck[n]['first_total_s']:.2f} s = {cold:.1f}x): "
+                   f"{'PASS' if ratio <= 5 else 'FAIL'}")
     else:
         out.append("Spark within 5x of DuckDB: n/a (no size with both)")
     for engine in ENGINES:
@@ -423,7 +429,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=os.cpu_count(), help="DuckDB threads (default: all cores)")
     ap.add_argument("--duckdb-memory", default=os.environ.get("CUSTKIT_DUCKDB_MEMORY", "2GB"),
                     help="DuckDB memory limit (CUSTKIT_DUCKDB_MEMORY; it spills beyond it)")
-    ap.add_argument("--spark-memory", default=None, help="spark.driver.memory (default: Spark's own, 1g)")
+    ap.add_argument("--spark-memory", default=None, help="spark.driver.memory (default: the toolkit's, $CUSTKIT_SPARK_MEMORY or 4g)")
     ap.add_argument("--pandas-max", type=float, default=1e8, help="largest size run on the pandas engine")
     ap.add_argument("--lifetimes-max", type=float, default=1e7, help="largest size run with lifetimes")
     ap.add_argument("--timeout", type=float, default=900, help="seconds before a child is killed")
@@ -503,7 +509,8 @@ def main() -> None:
 
     head = (f"Machine: {os.cpu_count()} cores, {mem_available_mb() / 1024:.1f} GB available, {platform.platform()}, "
             f"Python {platform.python_version()}. DuckDB threads {args.threads}, memory limit {args.duckdb_memory}; "
-            f"Spark local[2]; best of {args.repeat}. Logs: rows/20 customers, ~2 lines per order, "
+            f"Spark local[2], driver memory {args.spark_memory or os.environ.get('CUSTKIT_SPARK_MEMORY', '4g')}; "
+            f"best of {args.repeat} (first run: the first repeat). Logs: rows/20 customers, ~2 lines per order, "
             f"{START} .. {END}, 3% returns; summary to {END} in weeks, KPIs per region x quarter. "
             "Times exclude Spark start-up (start column); lifetimes: start = loading the log into pandas, "
             "total = its summary only, ratio on summary time. Peak RSS includes the interpreter, the "
