@@ -113,6 +113,22 @@ def test_spark_local_agrees_with_duckdb(datasets, name, spark):
 
 
 @pytest.mark.slow
+def test_spark_releases_persisted_intermediates_after_collect(datasets, spark):
+    """The KPI query persists what it reads twice; collecting it releases every cached block."""
+    from toolkit.engine import core
+    ds = datasets["demo"]
+    tx, regions = _inputs(ds)
+    cached = lambda: spark.sparkContext._jsc.getPersistentRDDs().size()  # noqa: E731
+    before = cached()
+    query = period_transaction_stats(scan(tx, "spark"), scan(regions, "spark"),
+                                     list(calendar_periods(tx["date"].min(), ds.as_of, "Q").edges), True)
+    assert len(core._PERSISTED) >= 2          # the clustered log and the orders per customer and period
+    out = collect(query, sort=["region", "k"])
+    assert len(out) > 0 and core._PERSISTED == [] and cached() == before
+    assert out[["region", "k"]].equals(out[["region", "k"]].sort_values(["region", "k"]).reset_index(drop=True))
+
+
+@pytest.mark.slow
 def test_spark_reads_parquet_and_matches_the_published_cdnow_summary(project_root, datasets, spark, tmp_path):
     """Parquet on a path (as on a cluster's shared storage) -> the same summary on all engines; the
     CDNOW summary has the 2,357 customers and 2,457 calibration repeat occasions of the sample."""
