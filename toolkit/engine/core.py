@@ -76,7 +76,9 @@ def spark_session(master: str | None = None, conf: dict[str, str] | None = None)
     so that dates mean the same calendar day on every engine. Local sessions print no console
     progress bars (they would fill logs and notebook outputs) and give the driver JVM, which
     does all the work in local mode, ``$CUSTKIT_SPARK_MEMORY`` (default 4g) of heap instead of
-    Spark's 1g, under which the 1e7-row benchmark spent a third of its time collecting garbage.
+    Spark's 1g, under which the 1e7-row benchmark spent a third of its time collecting garbage,
+    and 32 shuffle partitions (adaptive execution merges small ones; with 8, the 1e8-row
+    benchmark ran out of execution memory).
     """
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)   # Python workers run in this environment
     from pyspark.sql import SparkSession
@@ -88,7 +90,7 @@ def spark_session(master: str | None = None, conf: dict[str, str] | None = None)
     settings = {"spark.sql.session.timeZone": "UTC",
                 "spark.sql.execution.arrow.pyspark.enabled": "true",
                 "spark.ui.enabled": "false",
-                "spark.sql.shuffle.partitions": "8" if master.startswith("local") else "200"}
+                "spark.sql.shuffle.partitions": "32" if master.startswith("local") else "200"}
     if master.startswith("local"):
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
         settings.update({"spark.driver.bindAddress": "127.0.0.1", "spark.driver.host": "127.0.0.1",
