@@ -32,10 +32,6 @@ __all__ = ["default_calibration_end", "tracking_series", "holdout_predictions", 
 _EPOCH = np.datetime64("1970-01-01", "D")
 
 
-def _day(value) -> int:
-    return int((np.datetime64(pd.Timestamp(value).date(), "D") - _EPOCH).astype(int))
-
-
 def _date(day: int) -> pd.Timestamp:
     return pd.Timestamp(_EPOCH + np.timedelta64(int(day), "D"))
 
@@ -73,10 +69,10 @@ def tracking_series(transactions: pd.DataFrame, models: Mapping[str, object], ca
     fitted models with ``expected_purchases(t)``; their time unit is ``model.time_unit_`` (or
     ``time_unit``).
     """
-    cal_d, obs_d = _day(calibration_end), _day(observation_end)
+    from toolkit.engine import as_day, collect, scan_transactions, tracking_counts
+    cal_d, obs_d = as_day(calibration_end), as_day(observation_end)
     if cal_d > obs_d:
         raise ValueError("calibration_end must not be after observation_end")
-    from toolkit.engine import collect, scan_transactions, tracking_counts
     per_day = collect(tracking_counts(scan_transactions(transactions, engine), cal_d, obs_d), sort=["d"])
     if per_day.empty or per_day["first"].sum() == 0:
         raise ValueError("no customer made a first purchase by calibration_end")
