@@ -21,6 +21,7 @@ from toolkit.data.readers import LINE, read_source
 from toolkit.data.report import LoadReport
 from toolkit.data.schema import TABLES, Table
 from toolkit.data.spec import DatasetSpec, TableSpec, load_spec
+from toolkit.data.staging import read_log
 
 # Load order: customers may derive from transactions; cross-table checks run last.
 ORDER = ("transactions", "customers", "marketing_spend", "surveys", "interactions", "market")
@@ -34,13 +35,51 @@ class Dataset:
     spec: DatasetSpec
     report: LoadReport
     as_of: pd.Timestamp
-    transactions: pd.DataFrame | None = None
+    transactions: pd.DataFrame | None = None   # see the property below: materialised on first use
     customers: pd.DataFrame | None = None
     marketing_spend: pd.DataFrame | None = None
     surveys: pd.DataFrame | None = None
     interactions: pd.DataFrame | None = None
     market: pd.DataFrame | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._log_path: Path | None = None   # the cleaned transactions as Parquet, when loaded by an engine
+        self._log_stats: dict[str, Any] = {}
+
+    @property
+    def transactions(self) -> pd.DataFrame | None:
+        """The cleaned transactions as a pandas DataFrame, read on first use.
+
+        Reports aggregate through :attr:`transaction_log` instead, which keeps the rows in the
+        engine; this reads every row into memory (``materialised`` says whether it has)."""
+        if self._transactions is None and self._log_path is not None:
+            self._transactions = read_log(self._log_path)
+        return self._transactions
+
+    @transactions.setter
+    def transactions(self, frame: pd.DataFrame | None) -> None:
+        if isinstance(frame, property):   # the dataclass default
+            frame = None
+        self._transactions = frame
+        self._log_path = None
+
+    @property
+    def materialised(self) -> bool:
+        """Whether the transactions are held in pandas (always, on the pandas engine)."""
+        return self._transactions is not None
+
+    @property
+    def transaction_log(self):
+        """The cleaned transactions as a narwhals LazyFrame on :attr:`engine`: DuckDB and Spark
+        read the loader's Parquet file, so transaction-level aggregations run without the rows in
+        pandas (``toolkit.engine.collect`` brings back only their per-customer or per-group result)."""
+        from toolkit.engine import scan
+        if self._log_path is not None and self._transactions is None:
+            return scan(self._log_path, self.engine)
+        if self.transactions is None:
+            return None
+        return scan(self.transactions, self.engine)
 
     @property
     def name(self) -> str:
@@ -57,25 +96,47 @@ class Dataset:
         from toolkit.engine import resolve_engine
         return resolve_engine(os.environ.get("CUSTKIT_ENGINE") or self.spec.engine)
 
+    def __repr__(self) -> str:
+        return f"Dataset({self.name!r}, tables={self.table_names}, as_of={self.as_of.date()}, engine={self.engine!r})"
+
+    def _present(self, table: str) -> bool:
+        if table == "transactions":
+            return self._transactions is not None or self._log_path is not None
+        return getattr(self, table, None) is not None
+
+    @property
+    def table_names(self) -> list[str]:
+        """The tables this dataset provides (without reading a transaction log into pandas)."""
+        return [t for t in TABLES if self._present(t)]
+
     @property
     def tables(self) -> dict[str, pd.DataFrame]:
-        return {t: getattr(self, t) for t in TABLES if getattr(self, t) is not None}
+        """Every table as a pandas DataFrame (this reads the transactions into pandas)."""
+        return {t: getattr(self, t) for t in self.table_names}
 
     def has(self, *tables: str) -> bool:
-        return all(getattr(self, t, None) is not None for t in tables)
+        return all(self._present(t) for t in tables)
+
+    def columns_with_data(self, table: str) -> list[str]:
+        """Columns of ``table`` holding at least one value (a transaction log answers from its load
+        statistics, without reading the rows)."""
+        if table == "transactions" and self._transactions is None and self._log_path is not None:
+            return [c for c, n in self._log_stats.get("non_null", {}).items() if n > 0]
+        frame = getattr(self, table)
+        return [] if frame is None else [c for c in frame.columns if frame[c].notna().any()]
 
     def require(self, *tables: str, columns: dict[str, list[str]] | None = None) -> None:
         """Stop with a clear message when a needed table (or column with data) is missing."""
-        missing = [t for t in tables if getattr(self, t, None) is None]
+        missing = [t for t in tables if not self._present(t)]
         if missing:
-            have = ", ".join(self.tables) or "none"
+            have = ", ".join(self.table_names) or "none"
             raise MissingTableError(
                 f"this report needs the table(s) {', '.join(missing)}, which dataset {self.name!r} does "
                 f"not provide (it has: {have})", file=str(self.spec.path or ""),
                 hint="add them to the dataset spec or run the report on another dataset")
         for t, cols in (columns or {}).items():
-            frame = getattr(self, t)
-            empty = [c for c in cols if c not in frame.columns or frame[c].isna().all()]
+            with_data = set(self.columns_with_data(t))
+            empty = [c for c in cols if c not in with_data]
             if empty:
                 raise MissingTableError(
                     f"this report needs column(s) {', '.join(empty)} of table {t!r} with data; dataset "
