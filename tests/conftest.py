@@ -2,11 +2,14 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+# Finished transaction logs are cached per test session, not in the project's outputs/cache.
+os.environ.setdefault("CUSTKIT_CACHE", tempfile.mkdtemp(prefix="custkit-test-cache-"))
 SHARED_DATA = Path(os.environ.get("CUSTKIT_SHARED_DATA", ROOT.parent / "shared" / "data"))
 
 

@@ -12,16 +12,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
+import narwhals as nw
 import pandas as pd
 
-from toolkit.data import convert
-from toolkit.data.errors import DataError, MissingTableError, SpecError
-from toolkit.data.readers import LINE, read_source
+from toolkit.engine.core import resolve_engine
+
+from toolkit.data.errors import MissingTableError
+from toolkit.data.readers import LINE, read_batches, read_source
 from toolkit.data.report import LoadReport
-from toolkit.data.schema import TABLES, Table
-from toolkit.data.spec import DatasetSpec, TableSpec, load_spec
-from toolkit.data.staging import read_log
+from toolkit.data.schema import TABLES
+from toolkit.data.spec import DatasetSpec, load_spec
+from toolkit.data.staging import TransactionLog, load_log, read_log
+from toolkit.data.validate import TableValidator, apply_filters, mapped_raw
 
 # Load order: customers may derive from transactions; cross-table checks run last.
 ORDER = ("transactions", "customers", "marketing_spend", "surveys", "interactions", "market")
@@ -76,7 +78,7 @@ class Dataset:
         pandas (``toolkit.engine.collect`` brings back only their per-customer or per-group result)."""
         from toolkit.engine import scan
         if self._log_path is not None and self._transactions is None:
-            return scan(self._log_path, self.engine)
+            return scan(self._log_path, self.engine).drop(LINE)
         if self.transactions is None:
             return None
         return scan(self.transactions, self.engine)
@@ -155,340 +157,12 @@ class Dataset:
         return self.spec.source_files()
 
 
-# --------------------------------------------------------------------------------------- helpers
-def _source_col(df: pd.DataFrame, src: str, ts: TableSpec, model_col: str) -> pd.Series:
-    if src not in df.columns:
-        found = ", ".join(repr(c) for c in df.columns if c != LINE)
-        raise DataError(f"model column {model_col!r} maps to source column {src!r}, which the file does not "
-                        f"have (found: {found[:400]})", file=str(ts.path), column=src,
-                        hint="fix 'columns' in the spec")
-    return df[src]
-
-
-def _mapped_raw(df: pd.DataFrame, ts: TableSpec, table: Table) -> tuple[pd.DataFrame, dict[str, dict]]:
-    """Select/compute the raw model columns; returns the raw frame and per-column options."""
-    out = pd.DataFrame(index=df.index)
-    opts: dict[str, dict] = {}
-    for col, m in ts.columns.items():
-        if isinstance(m, str):
-            out[col] = _source_col(df, m, ts, col)
-            opts[col] = {"source": m}
-        elif isinstance(m, dict):
-            if "value" in m:
-                out[col] = m["value"]
-                opts[col] = {"source": f"constant {m['value']!r}", "constant": True}
-            elif "multiply" in m:
-                parts = [_source_col(df, c, ts, col) for c in m["multiply"]]
-                opts[col] = {"source": " x ".join(m["multiply"]), "multiply": parts}
-                out[col] = parts[0]
-            elif "row_number" in m:
-                out[col] = str(m["row_number"]) + df[LINE].astype(str)
-                opts[col] = {"source": "row number"}
-            elif "source" in m:
-                out[col] = _source_col(df, m["source"], ts, col)
-                opts[col] = dict(m)
-            else:
-                raise SpecError(f"column {col!r} of table {ts.name!r} needs 'source', 'value', 'multiply' or "
-                                "'row_number'", file=ts.spec_file)
-        else:
-            raise SpecError(f"column {col!r} of table {ts.name!r} must be a source column name or a mapping",
-                            file=ts.spec_file)
-    for c in table.required:
-        if c not in out.columns and not (table.name == "transactions" and c == "order_id"):
-            raise DataError(f"the spec maps no source column onto required model column {c!r} of table "
-                            f"{ts.name!r}", file=str(ts.path or ts.spec_file), column=c,
-                            hint=f"add it under tables.{ts.name}.columns in {ts.spec_file}")
-    extra = ts.raw.get("extra") or []
-    extra_map = extra if isinstance(extra, dict) else {convert.snake(c): c for c in extra}
-    for name, src in extra_map.items():
-        if name in out.columns:
-            name = f"x_{name}"
-        out[name] = _source_col(df, src, ts, name)
-        opts[name] = {"source": src, "extra": True}
-    out[LINE] = df[LINE]
-    return out, opts
-
-
-class _TableLoader:
-    """Applies the model's types and the spec's rules to one table, reporting as it goes."""
-
-    def __init__(self, ts: TableSpec, table: Table, report: LoadReport, as_of: pd.Timestamp | None) -> None:
-        self.ts, self.table, self.report, self.as_of = ts, table, report, as_of
-        self.rules = ts.rules
-        self.file = str(ts.path) if ts.path else f"(derived from {ts.derived_from})"
-        self.n_in = 0
-
-    def _lines(self, df: pd.DataFrame, mask: pd.Series) -> list[int]:
-        return df.loc[mask, LINE].head(10).tolist()
-
-    def drop(self, df: pd.DataFrame, mask: pd.Series, rule: str, column: str = "", detail: str = "",
-             examples=None, guarded: bool = True, action: str | None = None) -> pd.DataFrame:
-        mask = mask.fillna(False).astype(bool)
-        n = int(mask.sum())
-        if n == 0:
-            return df
-        setting = action or self.rules.get(rule, "drop")
-        if setting == "error" or (guarded and self.n_in and n / self.n_in > self.rules["max_bad_fraction"]):
-            share = f"{n} of {self.n_in} rows ({n / max(self.n_in, 1):.0%})"
-            why = "the spec says rule {0!r}: error".format(rule) if setting == "error" else (
-                f"more than max_bad_fraction={self.rules['max_bad_fraction']:.0%} of the table, so this looks "
-                "like a wrong spec setting rather than dirty rows")
-            raise DataError(f"{share} fail rule {rule!r} ({detail}); {why}", file=self.file, column=column or None,
-                            rows=self._lines(df, mask), examples=examples if examples is not None else [],
-                            hint="check the column's format, decimal/thousands separators and encoding in the "
-                                 "spec, or raise max_bad_fraction under rules")
-        if setting == "keep":
-            self.report.add(self.table.name, rule, "kept", n, file=self.file, column=column, detail=detail,
-                            examples=examples, lines=self._lines(df, mask))
-            return df
-        self.report.add(self.table.name, rule, "dropped", n, file=self.file, column=column, detail=detail,
-                        examples=examples, lines=self._lines(df, mask))
-        return df.loc[~mask]
-
-    def repaired(self, df: pd.DataFrame, mask: pd.Series, rule: str, column: str, detail: str, examples=None):
-        mask = mask.fillna(False).astype(bool)
-        self.report.add(self.table.name, rule, "repaired", int(mask.sum()), file=self.file, column=column,
-                        detail=detail, examples=examples, lines=self._lines(df, mask))
-
-    # ---------------------------------------------------------------------------- conversion
-    def convert(self, raw: pd.DataFrame, opts: dict[str, dict]) -> pd.DataFrame:
-        df = raw
-        decimal = str(self.ts.raw.get("decimal", "."))
-        thousands = self.ts.raw.get("thousands")
-        scale = self.ts.raw.get("scale")
-        for col in list(df.columns):
-            if col == LINE:
-                continue
-            o = opts.get(col, {})
-            src = o.get("source", col)
-            if o.get("extra"):
-                df[col] = self._extra(df, col, src)
-                continue
-            if col.startswith("q_") and self.table.name == "surveys":
-                continue
-            c = self.table.column(col)
-            src = o.get("source", col)
-            original = df[col]
-            if c.kind == "id":
-                df[col] = convert.to_ids(df[col])
-                if c.name == "customer_id" or c.required:
-                    df = self.drop(df, df[col].isna(), "missing_ids", src, "identifier is empty",
-                                   action=self.rules["missing_ids"])
-            elif c.kind == "date":
-                vals, bad = convert.to_dates(df[col], o.get("format"), bool(o.get("dayfirst", False)))
-                df[col] = vals
-                ex = original[bad].head(5).tolist()
-                fmt = o.get("format") or "ISO 8601 (YYYY-MM-DD)"
-                if c.required:
-                    df = self.drop(df, bad, "bad_dates", src, f"not a date in format {fmt}", ex,
-                                   action=self.rules["bad_dates"])
-                    df = self.drop(df, df[col].isna(), "missing_dates", src, "date is empty", guarded=True,
-                                   action="drop")
-                elif bad.any():
-                    self.repaired(df, bad, "bad_dates", src, f"not a date in format {fmt}; set to missing", ex)
-            elif c.kind == "float":
-                if "multiply" in o:
-                    vals = pd.Series(1.0, index=df.index)
-                    bad = pd.Series(False, index=df.index)
-                    for part in o["multiply"]:
-                        v, b = convert.to_numbers(part.loc[df.index], decimal, thousands)
-                        vals, bad = vals * v, bad | b
-                else:
-                    vals, bad = convert.to_numbers(df[col], decimal, thousands)
-                ex = original[bad].head(5).tolist()
-                codes = set(self.ts.raw.get("missing_codes") or []) if self.table.name == "surveys" else set()
-                coded = vals.isin(list(codes))
-                if coded.any():
-                    self.repaired(df, coded, "missing_code", src, f"code in {sorted(codes)} means no answer",
-                                  vals[coded].head(3).tolist())
-                    vals = vals.mask(coded)
-                df[col] = vals
-                lo, hi = c.lower, c.upper
-                if self.table.name == "surveys" and col == "overall_satisfaction" and scale:
-                    lo, hi = scale
-                strict = c.required and self.table.name != "surveys"  # a survey answer is repaired, not dropped
-                if strict:
-                    df = self.drop(df, bad, "bad_numbers", src, "not a number", ex, action=self.rules["bad_numbers"])
-                    df = self.drop(df, df[col].isna(), "missing_values", src, "value is empty", action="drop")
-                elif bad.any():
-                    self.repaired(df, bad, "bad_numbers", src, "not a number; set to missing", ex)
-                out = pd.Series(False, index=df.index)
-                if lo is not None:
-                    out |= df[col] < lo
-                if hi is not None:
-                    out |= df[col] > hi
-                if out.any():
-                    ex = df.loc[out, col].head(5).tolist()
-                    if strict:
-                        df = self.drop(df, out, "out_of_range", src, f"outside [{lo}, {hi}]", ex, action="drop")
-                    else:
-                        self.repaired(df, out, "out_of_range", src, f"outside [{lo}, {hi}]; set to missing", ex)
-                        df.loc[out, col] = np.nan
-            elif c.kind == "bool":
-                vals, bad = convert.to_bools(df[col])
-                if bad.any():
-                    self.repaired(df, bad, "bad_values", src, "not yes/no; set to missing",
-                                  original[bad].head(5).tolist())
-                df[col] = vals
-            elif c.kind == "category":
-                vals, bad = convert.to_categories(df[col], o.get("values"), c.allowed)
-                if bad.any():
-                    fallback = "other" if "other" in (c.allowed or ()) else None
-                    self.repaired(df, bad, "unknown_category", src,
-                                  f"not one of {', '.join(c.allowed or ())}; set to {fallback or 'missing'}",
-                                  sorted(set(map(str, original[bad].head(50))))[:5])
-                    if fallback:
-                        vals = vals.where(~bad, fallback)
-                df[col] = vals
-            else:
-                df[col] = df[col].astype("string").astype(object)
-        return df
-
-    def _extra(self, df: pd.DataFrame, col: str, src: str) -> pd.Series:
-        """Extra attributes: numeric when every non-empty value is a number, else text."""
-        s = df[col]
-        if pd.api.types.is_numeric_dtype(s) or pd.api.types.is_datetime64_any_dtype(s):
-            return s
-        vals, bad = convert.to_numbers(s, str(self.ts.raw.get("decimal", ".")), self.ts.raw.get("thousands"))
-        txt = s.astype("string").str.strip()
-        blank = txt.isna() | (txt == "")
-        if not bad.any() and vals.notna().any():
-            if blank.any():
-                self.report.add(self.table.name, "missing_values", "kept", int(blank.sum()), file=self.file,
-                                column=src, detail="empty numeric attribute; kept as missing",
-                                lines=self._lines(df, blank))
-            return vals
-        return txt.mask(blank).astype(object)
-
-    def survey_items(self, df: pd.DataFrame, source: pd.DataFrame) -> pd.DataFrame:
-        """Likert items: map, code missing answers, blank out-of-range codes (all counted)."""
-        items = self.ts.raw.get("items") or {}
-        scale = self.ts.raw.get("scale") or [1, 5]
-        missing_codes = set(self.ts.raw.get("missing_codes") or [])
-        if isinstance(items, dict) and "pattern" in items:
-            import re
-            pat = re.compile(items["pattern"])
-            items = {c: c for c in source.columns if pat.search(str(c))}
-        elif isinstance(items, list):
-            items = {c: c for c in items}
-        for name, src in items.items():
-            qname = name if name.startswith("q_") else f"q_{convert.snake(name)}"
-            raw = _source_col(source, src, self.ts, qname).loc[df.index]
-            vals, bad = convert.to_numbers(raw)
-            coded = vals.isin(list(missing_codes))
-            if coded.any():
-                self.repaired(df, coded, "missing_code", src, f"code in {sorted(missing_codes)} means no answer",
-                              vals[coded].head(3).tolist())
-            vals = vals.mask(coded)
-            if bad.any():
-                self.repaired(df, bad, "bad_numbers", src, "not a number; set to missing", raw[bad].head(5).tolist())
-            out = (vals < scale[0]) | (vals > scale[1])
-            if out.any():
-                self.repaired(df, out, "out_of_range_answer", src, f"outside the {scale[0]}-{scale[1]} scale; "
-                              "set to missing", vals[out].head(5).tolist())
-            vals = vals.mask(out)
-            blank = vals.isna() & ~coded & ~out & ~bad
-            if blank.any():
-                self.report.add("surveys", "missing_answer", "kept", int(blank.sum()), file=self.file, column=src,
-                                detail="no answer given")
-            df[qname] = vals
-        return df
-
-
-def _apply_filters(df: pd.DataFrame, ts: TableSpec, report: LoadReport, file: str) -> pd.DataFrame:
-    for flt in ts.raw.get("filters") or []:
-        col, op, val = flt["column"], flt["op"], flt.get("value")
-        s = _source_col(df, col, ts, f"filter on {col}")
-        txt = s.astype("string")
-        if op in ("gt", "ge", "lt", "le"):
-            num, _ = convert.to_numbers(s)
-            mask = {"gt": num > val, "ge": num >= val, "lt": num < val, "le": num <= val}[op]
-        else:
-            mask = {
-                "eq": txt == str(val), "ne": txt != str(val),
-                "in": txt.isin([str(v) for v in (val or [])]), "not_in": ~txt.isin([str(v) for v in (val or [])]),
-                "startswith": txt.str.startswith(str(val)), "not_startswith": ~txt.str.startswith(str(val)),
-                "contains": txt.str.contains(str(val), regex=False),
-                "isnull": s.isna() | (txt.str.strip() == ""), "notnull": s.notna() & (txt.str.strip() != ""),
-            }[op]
-        mask = mask.fillna(False).astype(bool)
-        rule = flt.get("rule", f"filter_{col}_{op}")
-        report.add(ts.name, rule, "dropped", int(mask.sum()), file=file, column=col,
-                   detail=flt.get("reason", f"{col} {op} {val!r}"), examples=s[mask].head(5).tolist(),
-                   lines=df.loc[mask, LINE].head(10).tolist())
-        df = df.loc[~mask]
-    return df
-
-
 def _duplicates(df: pd.DataFrame, subset: list[str] | None) -> pd.Series:
     return df.duplicated(subset=subset, keep="first")
 
 
-def _transaction_rules(df: pd.DataFrame, tl: _TableLoader) -> pd.DataFrame:
-    rules, report = tl.rules, tl.report
-    if tl.as_of is not None:
-        future = df["date"] > tl.as_of + pd.Timedelta(days=1) - pd.Timedelta(microseconds=1)
-        df = tl.drop(df, future, "future_dates", "date", f"after the dataset's as-of date {tl.as_of.date()}",
-                     df.loc[future, "date"].dt.strftime("%Y-%m-%d").head(5).tolist(), guarded=False,
-                     action=rules["future_dates"])
-    cols = [c for c in df.columns if c != LINE]
-    dup = _duplicates(df, cols)
-    df = tl.drop(df, dup, "duplicates", "", "exact duplicate of an earlier row", guarded=False,
-                 action=rules["duplicates"])
-    if "order_id" not in df.columns:
-        df["order_id"] = df["customer_id"] + "|" + df["date"].dt.strftime("%Y-%m-%d")
-        report.add("transactions", "derived_order_id", "info", 0, file=tl.file, column="order_id",
-                   detail="no order id in the source: one order per customer and day")
-    neg = df["amount"] < 0
-    df = tl.drop(df, neg, "returns", "amount", "negative amount (return or cancellation), net revenue",
-                 df.loc[neg, "amount"].head(5).tolist(), guarded=False, action=rules["returns"])
-    zero = df["amount"] == 0
-    df = tl.drop(df, zero, "zero_amounts", "amount", "amount is zero", guarded=False, action=rules["zero_amounts"])
-    # Outliers: a row worth more than k times its customer's median positive row (customers with >= 3 rows),
-    # or more than k times the 99.9th percentile of all positive rows. Flagged (kept) by default.
-    k = float(rules["outlier_k"])
-    pos = df["amount"].where(df["amount"] > 0)
-    med = pos.groupby(df["customer_id"]).transform("median")
-    nrows = df.groupby("customer_id")["amount"].transform("size")
-    p99 = float(pos.quantile(0.999)) if pos.notna().any() else np.inf
-    out = ((nrows >= 3) & (df["amount"] > k * med)) | (df["amount"] > k * p99)
-    df["is_outlier"] = out.to_numpy()
-    if rules["outliers"] != "keep" and out.any():
-        detail = f"more than {k:g}x the customer's median row or {k:g}x the 99.9th percentile ({p99:,.2f})"
-        if rules["outliers"] == "drop":
-            df = tl.drop(df, out, "outliers", "amount", detail, df.loc[out, "amount"].head(5).tolist(),
-                         guarded=False, action="drop")
-        else:
-            report.add("transactions", "outliers", "flagged", int(out.sum()), file=tl.file, column="amount",
-                       detail=detail + "; kept, marked in is_outlier", examples=df.loc[out, "amount"].head(5).tolist(),
-                       lines=df.loc[out, LINE].head(10).tolist())
-    return df
-
-
-def _derive_customers(src: pd.DataFrame, tl: _TableLoader, tx: pd.DataFrame | None) -> pd.DataFrame:
-    """One row per customer from the rows of another table: the most frequent value per attribute."""
-    attrs = [c for c in src.columns if c not in ("customer_id", LINE)]
-    if tx is not None and "date" in tx.columns:
-        src = src.loc[src.index.isin(tx.index)]
-    rows = []
-    g = src.groupby("customer_id", sort=True)
-    base = g[LINE].min().rename(LINE).to_frame()
-    for a in attrs:
-        nun = g[a].nunique()
-        conflicted = int((nun > 1).sum())
-        if conflicted:
-            tl.report.add("customers", "conflicting_values", "repaired", conflicted, file=tl.file, column=a,
-                          detail="customer has several values; the most frequent one is kept")
-        mode = (src[["customer_id", a]].dropna().groupby(["customer_id", a], sort=True).size()
-                .reset_index(name="n").sort_values(["customer_id", "n"], ascending=[True, False], kind="stable")
-                .drop_duplicates("customer_id").set_index("customer_id")[a])
-        base[a] = mode
-        rows.append(a)
-    return base.reset_index()
-
-
 def _cross_table(ds: Dataset, report: LoadReport) -> None:
-    tx, cu = ds.transactions, ds.customers
+    cu = ds.customers
     if cu is not None:
         for col, fill in (("region", "unknown"), ("customer_type", None), ("acquisition_channel", "unknown"),
                           ("acquisition_date", None)):
@@ -496,9 +170,13 @@ def _cross_table(ds: Dataset, report: LoadReport) -> None:
                 cu[col] = fill
                 report.add("customers", "column_not_in_source", "info", 0, column=col,
                            detail=f"the source has no {col}; filled with {fill!r}")
-    if tx is not None and cu is not None:
+    if ds.has("transactions") and cu is not None:
+        from toolkit.engine import collect
+        log = ds.transaction_log
+        per_customer = collect(log.with_columns(nw.when(nw.col("amount") > 0).then(nw.col("date")).alias("date"))
+                               .group_by("customer_id").agg(nw.col("date").min()), sort=["customer_id"])
         known = set(cu["customer_id"])
-        unknown_ids = pd.Index(tx["customer_id"].unique()).difference(pd.Index(list(known)))
+        unknown_ids = pd.Index(per_customer["customer_id"]).difference(pd.Index(list(known)))
         if len(unknown_ids):
             add = pd.DataFrame({"customer_id": list(unknown_ids)})
             for col in cu.columns:
@@ -509,7 +187,7 @@ def _cross_table(ds: Dataset, report: LoadReport) -> None:
                               "'unknown'", examples=list(unknown_ids[:5]))
             ds.customers = cu = pd.concat([cu, add], ignore_index=True)
             report.tables["customers"].rows_out = len(cu)
-        first = tx.loc[tx["amount"] > 0].groupby("customer_id")["date"].min().dt.normalize()
+        first = per_customer.dropna().set_index("customer_id")["date"].astype("datetime64[ns]").dt.normalize()
         acq = cu["acquisition_date"]
         fill = acq.isna() & cu["customer_id"].isin(first.index)
         if fill.any():
@@ -553,39 +231,33 @@ def load_dataset(spec: str | os.PathLike | dict | DatasetSpec, tables: list[str]
                                                      or any(s.tables[x].derived_from == t for x in tables
                                                             if x in s.tables))]
     loaded: dict[str, pd.DataFrame] = {}
-    raws: dict[str, pd.DataFrame] = {}
+    log: TransactionLog | None = None
+    engine = resolve_engine(os.environ.get("CUSTKIT_ENGINE") or s.engine)
     for tname in wanted:
         ts, table = s.tables[tname], TABLES[tname]
-        tl = _TableLoader(ts, table, report, as_of)
-        if ts.derived_from:
-            src_ts = s.tables[ts.derived_from]
-            source = raws[ts.derived_from]
-            file = f"{src_ts.path}"
-            tl.file = file
+        tl = TableValidator(ts, table, report, as_of)
+        if tname == "transactions":   # validated in batches into a Parquet log, never whole in pandas
+            derive = "customers" in wanted and s.tables["customers"].derived_from == "transactions"
+            log = load_log(ts, report, as_of, engine, s.tables["customers"] if derive else None)
+            if as_of is None and log.as_of is not None:
+                as_of = pd.Timestamp(log.as_of)
+            continue
+        if ts.derived_from:   # customers: one row per customer of the transactions, found by the log
+            assert log is not None and log.customers is not None
+            tl.file = str(s.tables["transactions"].path)
+            derived = pd.read_parquet(log.customers)
+            _, opts = mapped_raw(next(read_batches(s.tables["transactions"], 1)).iloc[:0], ts, table)
+            report.read(tname, "(one row per customer of transactions)", len(derived))
+            tl.n_in = len(derived)
+            df = tl.convert(derived, {k: v for k, v in opts.items() if k in derived.columns})
         else:
             source = read_source(ts)
             file = str(ts.path)
             report.read(tname, file, len(source))
             tl.n_in = len(source)
-            source = _apply_filters(source, ts, report, file)
-        raw, opts = _mapped_raw(source, ts, table)
-        if ts.derived_from:
-            raw = raw.loc[raw.index.isin(loaded[ts.derived_from].index)] if ts.derived_from in loaded else raw
-            raw["customer_id"] = convert.to_ids(raw["customer_id"])
-            raw = raw.loc[raw["customer_id"].notna()]
-            derived = _derive_customers(raw, tl, loaded.get("transactions"))
-            report.read(tname, f"(one row per customer of {ts.derived_from})", len(derived))
-            tl.n_in = len(derived)
-            df = tl.convert(derived, {k: v for k, v in opts.items() if k in derived.columns})
-        else:
-            raws[tname] = source
-            df = tl.convert(raw, opts)
-        if tname == "transactions":
-            df = _transaction_rules(df, tl)
-            if as_of is None:
-                as_of = df["date"].max().normalize()
-                tl.as_of = as_of
-        elif tname == "customers":
+            source = apply_filters(source, ts, report, file)
+            df = tl.convert(*mapped_raw(source, ts, table))
+        if tname == "customers":
             dup = df.duplicated("customer_id", keep="first")
             df = tl.drop(df, dup, "duplicate_ids", "customer_id", "customer listed more than once; first row kept",
                          df.loc[dup, "customer_id"].head(5).tolist(), guarded=False, action="drop")
@@ -609,6 +281,10 @@ def load_dataset(spec: str | os.PathLike | dict | DatasetSpec, tables: list[str]
     ds = Dataset(spec=s, report=report, as_of=as_of)
     for tname, df in loaded.items():
         setattr(ds, tname, df.drop(columns=[LINE]).reset_index(drop=True))
+    if log is not None:
+        ds._log_path, ds._log_stats = log.path, {"non_null": log.non_null, "rows": log.rows_out}
+        if engine == "pandas":   # the pandas engine holds its rows in pandas anyway
+            ds.transactions
     _cross_table(ds, report)
     ds.meta = {k: v for k, v in s.raw.items() if k not in ("tables",)}
     report.check_balance()

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -31,6 +32,12 @@ def _sniff_separator(path: Path, encoding: str) -> str | None:
 
 def read_source(ts: TableSpec) -> pd.DataFrame:
     """Read the table's file with every text value kept as a string; adds a ``_line`` column."""
+    return next(read_batches(ts, None))
+
+
+def read_batches(ts: TableSpec, batch_rows: int | None = 500_000) -> Iterator[pd.DataFrame]:
+    """The table's file in consecutive batches of at most ``batch_rows`` rows (all rows at once for
+    ``None``), parsed as :func:`read_source` parses it, each with its ``_line`` numbers."""
     path = ts.path
     assert path is not None
     if not path.exists():
@@ -40,6 +47,7 @@ def read_source(ts: TableSpec) -> pd.DataFrame:
         raise DataError("the file is empty (0 bytes)", file=str(path))
     fmt = ts.format
     opts = dict(ts.raw.get("read") or {})
+    encoding = None
     if fmt == "csv":
         encoding = ts.raw.get("encoding", "utf-8-sig")
         if str(encoding).lower().replace("_", "-") in ("utf-8", "utf8"):
@@ -51,8 +59,14 @@ def read_source(ts: TableSpec) -> pd.DataFrame:
         if opts["sep"] == r"\s+":
             opts.setdefault("engine", "python" if opts.get("header", "infer") is None else "c")
         header = opts.get("header", 0)
+        if batch_rows:
+            opts["chunksize"] = batch_rows
         try:
-            df = pd.read_csv(path, encoding=encoding, **opts)
+            reader = pd.read_csv(path, encoding=encoding, **opts)
+            chunks = reader if batch_rows else iter([reader])
+            df = next(chunks, None)
+            if df is None:   # a header and no rows
+                df = pd.DataFrame()
         except UnicodeDecodeError as exc:
             raise DataError(f"cannot be read as {encoding}: byte {exc.object[exc.start:exc.start + 1]!r} at "
                             f"offset {exc.start} is not valid", file=str(path),
@@ -73,12 +87,21 @@ def read_source(ts: TableSpec) -> pd.DataFrame:
                                 f"{opts['sep']!r}; it looks {guess!r}-separated", file=str(path),
                                 hint=f"set 'read: {{sep: \"{guess}\"}}' for table {ts.name!r} in the spec")
         df.columns = [str(c).strip() for c in df.columns]
+        names = list(df.columns)
     elif fmt == "parquet":
         try:
-            df = pd.read_parquet(path, **opts)
+            if batch_rows and not opts:
+                import pyarrow.parquet as pq
+                chunks = (b.to_pandas() for b in pq.ParquetFile(path).iter_batches(batch_size=batch_rows))
+                df = next(chunks, None)
+                if df is None:
+                    df = pd.DataFrame()
+            else:
+                df, chunks = pd.read_parquet(path, **opts), iter(())
         except Exception as exc:  # pyarrow raises several types
             raise DataError(f"cannot be read as parquet: {exc}", file=str(path)) from None
         offset = 1
+        names = None
     elif fmt == "xlsx":
         sheet = ts.raw.get("sheet", 0)
         try:
@@ -88,10 +111,26 @@ def read_source(ts: TableSpec) -> pd.DataFrame:
                             file=str(path)) from None
         offset = 2
         df.columns = [str(c).strip() for c in df.columns]
+        chunks, names = iter(()), None
     else:
         raise SpecError(f"table {ts.name!r}: unknown format {fmt!r} (csv, parquet or xlsx)", file=ts.spec_file)
     if len(df) == 0:
         raise DataError("the file has a header but no data rows", file=str(path))
-    df = df.reset_index(drop=True)
-    df[LINE] = df.index.to_numpy() + offset
-    return df
+    start = 0
+    while df is not None:
+        df = df.reset_index(drop=True)
+        if names is not None:
+            df.columns = names
+        df[LINE] = df.index.to_numpy() + offset + start
+        start += len(df)
+        yield df
+        try:
+            df = next(chunks, None)
+        except pd.errors.ParserError as exc:
+            raise DataError(f"cannot be parsed as CSV with separator {opts['sep']!r} after line "
+                            f"{start + offset - 1}: {exc}", file=str(path),
+                            hint="check 'read: {sep: ...}' and quoting in the spec") from None
+        except UnicodeDecodeError as exc:
+            raise DataError(f"cannot be read as {encoding}: byte {exc.object[exc.start:exc.start + 1]!r} after "
+                            f"line {start + offset - 1} is not valid", file=str(path),
+                            hint="set 'encoding' in the spec (e.g. latin-1, cp1252, gbk)") from None

@@ -42,6 +42,12 @@ class LoadReport:
             raise ValueError(f"unknown action {action!r}")
         if rows <= 0 and action != "info":
             return
+        for r in self.results:   # the same rule again (the next batch of a log): one line, counts summed
+            if (r.table, r.rule, r.action, r.file, r.column, r.detail) == (table, rule, action, file, column, detail):
+                r.rows += int(rows)
+                r.examples = (r.examples + [str(e) for e in list(examples or [])])[:5]
+                r.lines = (r.lines + [int(x) for x in list(lines or [])])[:10]
+                return
         self.results.append(RuleResult(table, rule, action, int(rows), file, column, detail,
                                        [str(e) for e in list(examples or [])[:5]],
                                        [int(x) for x in list(lines or [])[:10]]))

@@ -209,6 +209,9 @@ def parse_spec(raw: dict[str, Any], path: Path | None = None) -> DatasetSpec:
             if source not in tables or source == tname:
                 raise SpecError(f"table {tname!r} derives from {source!r}, which the spec does not define",
                                 file=file)
+            if (tname, source) != ("customers", "transactions"):
+                raise SpecError(f"table {tname!r} derives from {source!r}; only the customer table can be "
+                                "derived, from the transactions ('from: transactions')", file=file)
             tpath = None
         else:
             if "file" not in traw:
