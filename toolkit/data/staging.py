@@ -18,6 +18,7 @@ the reports of one run load it once.
 """
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -39,7 +40,7 @@ from toolkit.data.spec import TableSpec
 from toolkit.data.validate import NUMERIC, TableValidator, apply_filters, mapped_raw
 
 CU = "_cu__"   # prefix of the derived customer table's raw columns carried in the staged log
-_ARROW_KIND = {"date": "timestamp[ns]", "float": "float64", "bool": "bool"}
+_ARROW_KIND = {"date": "timestamp[us]", "float": "float64", "bool": "bool"}   # Spark reads no nanoseconds
 
 
 def read_log(path: str | Path) -> pd.DataFrame:
@@ -99,18 +100,17 @@ def load_log(ts: TableSpec, report: LoadReport, as_of: pd.Timestamp | None, engi
     root = cache_root()
     folder = root / f"transactions-{_key(ts, customers, as_of)}"
     manifest = folder / "log.json"
-    if not manifest.exists():
-        root.mkdir(parents=True, exist_ok=True)
-        work = Path(tempfile.mkdtemp(prefix="building-", dir=root))
-        try:
-            log = _build(ts, as_of, engine, customers, work)
-            (work / "log.json").write_text(json.dumps(asdict(log), default=str))
+    root.mkdir(parents=True, exist_ok=True)
+    with open(root / f"{folder.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)   # a report started beside this one waits for this log
+        if not manifest.exists():
+            work = Path(tempfile.mkdtemp(prefix="building-", dir=root))
             try:
-                work.rename(folder)
-            except OSError:   # another process finished the same log first: use theirs
-                pass
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
+                log = _build(ts, as_of, engine, customers, work)
+                (work / "log.json").write_text(json.dumps(asdict(log), default=str))
+                work.rename(folder)   # complete or absent, never half-written
+            finally:
+                shutil.rmtree(work, ignore_errors=True)
     raw = json.loads(manifest.read_text())
     log = TransactionLog(**{**raw, "path": folder / "log.parquet",
                             "customers": folder / "customers.parquet" if raw["customers"] else None})
@@ -174,7 +174,7 @@ def _stage(ts: TableSpec, tv: TableValidator, customers: TableSpec | None, path:
         if schema is None:
             schema = _arrow_schema(df, kinds)
             writer = pq.ParquetWriter(path, schema)
-        writer.write_table(pa.Table.from_pandas(df[schema.names], schema=schema, preserve_index=False))
+        writer.write_table(pa.Table.from_pandas(df[schema.names], schema=schema, preserve_index=False, safe=False))
     if writer is not None:
         writer.close()
     return n_in, columns
