@@ -144,3 +144,12 @@ def test_real_logs_load_the_same_in_batches(shared_data, monkeypatch, tmp_path):
         whole = _load(root / f"{name}.yaml", monkeypatch, tmp_path, cache=f"{name}-one")
         batched = _load(root / f"{name}.yaml", monkeypatch, tmp_path, batch_rows=1000, cache=f"{name}-many")
         _same(whole, batched)
+
+
+def test_the_cache_keeps_one_log_per_source_file(tmp_path, monkeypatch):
+    spec = _dirty_spec(tmp_path, n=60)
+    _load(spec, monkeypatch, tmp_path)
+    with open(tmp_path / "tx.csv", "a") as fh:
+        fh.write("c9,new,2025-05-05,12,1\n")
+    _load(spec, monkeypatch, tmp_path)
+    assert len(list((tmp_path / "cache").glob("transactions-*/log.json"))) == 1

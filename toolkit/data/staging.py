@@ -67,7 +67,8 @@ def cache_root() -> Path:
 class TransactionLog:
     """A finished log: where its cleaned rows are, and what loading found out about them."""
 
-    path: Path
+    path: Path                        # cleaned rows, Parquet (a file, or a folder written by Spark)
+    source: str                       # the source file
     rows_read: int
     rows_out: int
     as_of: str | None                 # the latest purchase day when the spec sets no as-of date
@@ -111,6 +112,7 @@ def load_log(ts: TableSpec, report: LoadReport, as_of: pd.Timestamp | None, engi
                 work.rename(folder)   # complete or absent, never half-written
             finally:
                 shutil.rmtree(work, ignore_errors=True)
+            _forget_older(root, folder, ts)
     raw = json.loads(manifest.read_text())
     log = TransactionLog(**{**raw, "path": folder / "log.parquet",
                             "customers": folder / "customers.parquet" if raw["customers"] else None})
@@ -119,6 +121,16 @@ def load_log(ts: TableSpec, report: LoadReport, as_of: pd.Timestamp | None, engi
     report.read("transactions", str(ts.path), log.rows_read)
     report.done("transactions", log.rows_out)
     return log
+
+
+def _forget_older(root: Path, keep: Path, ts: TableSpec) -> None:
+    """Remove the logs built earlier from the same source file (an older file, spec or code): the
+    cache holds one log per source file."""
+    for manifest in root.glob("transactions-*/log.json"):
+        folder = manifest.parent
+        if folder != keep and json.loads(manifest.read_text()).get("source") == str(ts.path):
+            shutil.rmtree(folder, ignore_errors=True)
+            (root / f"{folder.name}.lock").unlink(missing_ok=True)
 
 
 # ------------------------------------------------------------------------------ 1. batches
@@ -303,7 +315,7 @@ def _build(ts: TableSpec, as_of: pd.Timestamp | None, engine: str, customers: Ta
     for f in ("staged.parquet", "flagged.parquet"):
         p = work / f
         shutil.rmtree(p) if p.is_dir() else p.unlink(missing_ok=True)
-    return TransactionLog(path=work / "log.parquet", rows_read=n_in, rows_out=int(stats["_rows"]),
+    return TransactionLog(path=work / "log.parquet", source=str(ts.path), rows_read=n_in, rows_out=int(stats["_rows"]),
                           as_of=str(last) if last is not None else None,
                           non_null={c: int(stats[c]) for c in [*columns, "is_outlier"]},
                           results=[asdict(r) for r in report.results], customers=cu_path)
