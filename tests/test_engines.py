@@ -2,7 +2,7 @@
 
 Every transaction-level aggregation is written once (toolkit.engine.aggregations); these tests
 run each on every engine and compare, check the building blocks (day numbers, period numbers)
-against numpy/pandas, and check counts of the cleaning pass against a log with known faults.
+against numpy/pandas. (The counted cleaning of a log is tested with the loader, tests/test_log_loading.py.)
 """
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pytest
 
 from toolkit.clv import rfm_summary
 from toolkit.data.loader import load_dataset
-from toolkit.engine import (ENGINES, as_day, clean_transactions, cohort_activity, collect, day_number, model_columns,
+from toolkit.engine import (ENGINES, as_day, cohort_activity, collect, day_number, model_columns,
                             period_number, period_transaction_stats, purchase_features, resolve_engine, scan,
                             segmentation_features, tracking_counts)
 from toolkit.kpi.periods import calendar_periods
@@ -188,30 +188,6 @@ def test_cohort_activity_counts_a_hand_made_log():
         assert out[["cohort", "age", "active", "occasions"]].values.tolist() == [
             [jan, 0, 1, 1], [jan, 2, 1, 1], [feb, 0, 1, 2], [mar, 0, 1, 1]], engine
         assert out["revenue"].tolist() == [15.0, 20.0, 10.0, 9.0]
-
-
-def test_clean_transactions_counts_every_fault_and_balances():
-    rng = np.random.default_rng(3)
-    n = 500
-    log = pd.DataFrame({"customer_id": rng.integers(1, 50, n).astype(float),
-                        "date": pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 300, n), unit="D"),
-                        "amount": rng.gamma(2.0, 30.0, n).round(2)})
-    log.loc[:9, "customer_id"] = np.nan                      # 10 without id
-    log.loc[10:16, "date"] = pd.NaT                          # 7 without date
-    log.loc[17:21, "amount"] = np.nan                        # 5 without amount
-    log.loc[22:24, "date"] = pd.Timestamp("2025-06-01")      # 3 after as-of
-    log.loc[25:30, "amount"] = -12.5                         # 6 returns (kept)
-    log.loc[31:32, "amount"] = 0.0                           # 2 zero amounts (kept)
-    log = pd.concat([log, log.iloc[40:44]], ignore_index=True)   # 4 exact duplicates
-    for engine in ("duckdb", "pandas"):
-        cleaned, report = clean_transactions(scan(log, engine), as_of="2024-12-31")
-        counts = dict(zip(report["rule"], report["rows"]))
-        assert counts["rows read"] == n + 4
-        assert counts["missing customer id"] == 10 and counts["missing or invalid date"] == 7
-        assert counts["missing amount"] == 5 and counts["dated after as-of"] == 3
-        assert counts["exact duplicate row"] == 4
-        assert counts["negative amount (return)"] == 6 and counts["zero amount"] == 2
-        assert counts["rows out"] == n + 4 - 10 - 7 - 5 - 3 - 4 == len(collect(cleaned)), engine
 
 
 def test_engine_setting_from_argument_environment_and_spec(monkeypatch, datasets, tmp_path):

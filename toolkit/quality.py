@@ -1,20 +1,47 @@
-"""Data-quality summaries of a loaded dataset: sizes, date ranges, missingness, distributions."""
+"""Data-quality summaries of a loaded dataset: sizes, date ranges, missingness, distributions.
+
+Figures about the transactions are aggregated by the dataset's engine from
+:attr:`~toolkit.data.Dataset.transaction_log` (see :mod:`toolkit.engine`), so none of these
+functions reads the transaction rows into pandas.
+"""
 from __future__ import annotations
 
+import narwhals as nw
 import numpy as np
 import pandas as pd
 
 from toolkit.data import Dataset
+from toolkit.engine import (activity_by_month, collect, histogram, log_columns, median, null_counts, quantiles,
+                            transaction_log, transaction_totals)
 from toolkit.plotting import label, new_figure
 
 DATE_COLUMNS = {"transactions": "date", "customers": "acquisition_date", "marketing_spend": "period",
                 "surveys": "response_date", "interactions": "date", "market": "period"}
 
 
+def transaction_summary(ds: Dataset) -> dict:
+    """The transactions in figures: rows, customers, first_date, last_date, negative_rows and
+    negative_value (returns), outlier_rows (flagged by the loader)."""
+    return transaction_totals(transaction_log(ds))
+
+
+def _transactions_overview(ds: Dataset) -> dict:
+    lf = transaction_log(ds)
+    tot = transaction_totals(lf)
+    first, last = tot["first_date"], tot["last_date"]
+    return {"table": "transactions", "rows": tot["rows"], "columns": len(log_columns(lf)),
+            "customers": tot["customers"], "first date": first.date() if pd.notna(first) else None,
+            "last date": last.date() if pd.notna(last) else None}
+
+
 def table_overview(ds: Dataset) -> pd.DataFrame:
     """One row per table: rows, columns, distinct customers, first and last date."""
     rows = []
-    for name, df in ds.tables.items():
+    for name in ds.table_names:
+        if name == "transactions":
+            rows.append(_transactions_overview(ds))
+            continue
+        df = getattr(ds, name)
         dcol = DATE_COLUMNS.get(name)
         dates = df[dcol] if dcol in df.columns else pd.Series(dtype="datetime64[ns]")
         rows.append({
@@ -31,11 +58,17 @@ def table_overview(ds: Dataset) -> pd.DataFrame:
 def missingness(ds: Dataset) -> pd.DataFrame:
     """Share of missing values per table and column (columns with any missing value)."""
     rows = []
-    for name, df in ds.tables.items():
-        for col in df.columns:
-            n = int(df[col].isna().sum())
+    for name in ds.table_names:
+        if name == "transactions":
+            counts = collect(null_counts(transaction_log(ds))).iloc[0]
+            missing = {c: int(counts[c]) for c in counts.index if c != "rows"}
+            n_rows = int(counts["rows"])
+        else:
+            df = getattr(ds, name)
+            missing, n_rows = {c: int(df[c].isna().sum()) for c in df.columns}, len(df)
+        for col, n in missing.items():
             if n:
-                rows.append({"table": name, "column": col, "missing": n, "share missing": n / len(df)})
+                rows.append({"table": name, "column": col, "missing": n, "share missing": n / n_rows})
     return pd.DataFrame(rows, columns=["table", "column", "missing", "share missing"])
 
 
@@ -54,12 +87,20 @@ def notes(ds: Dataset) -> list[str]:
 
 def monthly_activity(ds: Dataset) -> pd.DataFrame:
     """Transactions: orders, active customers and net revenue per month."""
-    tx = ds.transactions
-    m = tx["date"].dt.to_period("M").dt.to_timestamp()
-    out = tx.groupby(m).agg(orders=("order_id", "nunique"), customers=("customer_id", "nunique"),
-                            revenue=("amount", "sum"))
-    out.index.name = "month"
-    return out
+    agg = collect(activity_by_month(transaction_log(ds)), sort=["month"])
+    month = pd.PeriodIndex.from_ordinals(agg["month"].to_numpy(np.int64) - 1970 * 12, freq="M").to_timestamp()
+    return pd.DataFrame({"orders": agg["orders"].to_numpy(np.int64), "customers": agg["customers"].to_numpy(np.int64),
+                         "revenue": agg["revenue"].to_numpy(np.float64)},
+                        index=pd.DatetimeIndex(month.to_numpy(), name="month"))
+
+
+def amount_summary(ds: Dataset) -> dict[str, float]:
+    """Row amounts of the transactions: ``median`` and 99th percentile ``p99`` (as pandas computes
+    them, exactly), ``negative_rows`` (returns) and their total ``negative_value``."""
+    lf = transaction_log(ds)
+    tot = transaction_totals(lf)
+    return {"median": median(lf), "p99": quantiles(lf, [0.99])[0], "negative_rows": tot["negative_rows"],
+            "negative_value": tot["negative_value"]}
 
 
 def categorical_profile(ds: Dataset, table: str = "customers", max_levels: int = 12) -> dict[str, pd.Series]:
@@ -89,13 +130,13 @@ def plot_monthly(activity: pd.DataFrame, currency: str = ""):
 
 
 def plot_amounts(ds: Dataset, currency: str = ""):
-    """Distribution of positive row amounts on a log scale."""
-    amt = ds.transactions["amount"]
-    pos = amt[amt > 0]
+    """Distribution of positive row amounts on a log scale (the histogram is counted by the engine)."""
+    pos = transaction_log(ds).filter(nw.col("amount") > 0)
+    lo, hi = collect(pos.select(nw.col("amount").min().alias("lo"), nw.col("amount").max().alias("hi"))).iloc[0]
     fig, ax = new_figure("Distribution of transaction amounts (positive rows, log scale)",
                          f"Amount per row{f' ({currency})' if currency else ''}", "Rows")
-    bins = np.logspace(np.log10(max(pos.min(), 0.01)), np.log10(pos.max()), 60)
-    ax.hist(pos, bins=bins, color="#1f4e79")
+    bins = np.logspace(np.log10(max(lo, 0.01)), np.log10(hi), 60)
+    ax.hist(bins[:-1], bins=bins, weights=histogram(pos, bins), color="#1f4e79")
     ax.set_xscale("log")
     return fig
 

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from toolkit.churn.labels import DAYS_PER_MONTH, customer_table
+from toolkit.churn.labels import DAYS_PER_MONTH, has_transactions, customer_table
 from toolkit.churn.rates import tenure_bands
 from toolkit.privacy import identifier_columns
 
@@ -129,11 +129,12 @@ def _engineer(frame: pd.DataFrame, attrs: list[str]) -> pd.DataFrame:
     return out
 
 
-def _purchase_features(tx: pd.DataFrame, as_of: pd.Timestamp, engine: str | None = None) -> pd.DataFrame:
-    """Order features per customer at ``as_of`` (:func:`toolkit.engine.purchase_features`)."""
-    from toolkit.engine import as_day, collect, purchase_features, scan_transactions
+def _purchase_features(tx: Any, as_of: pd.Timestamp, engine: str | None = None) -> pd.DataFrame:
+    """Order features per customer at ``as_of`` (:func:`toolkit.engine.purchase_features`) from a
+    transactions frame or LazyFrame."""
+    from toolkit.engine import as_day, as_log, collect, purchase_features
 
-    lf = scan_transactions(tx, engine, extra=("order_id",))
+    lf = as_log(tx, engine, columns=("order_id",))
     out = collect(purchase_features(lf, as_day(as_of)), sort=["customer_id"]).set_index("customer_id")
     return out[["orders", "revenue", "days_since_last_purchase", "days_since_first_purchase",
                 "average_order_value", "orders_90d", "revenue_90d", "orders_365d", "revenue_365d",
@@ -211,8 +212,9 @@ def build_features(ds: Any, as_of: Any = None, exclude: tuple[str, ...] | list[s
     if "tenure_months" in frame:
         groups["tenure_months"] = "tenure"
     parts = []
-    if "transactions" in tables and getattr(ds, "transactions", None) is not None:
-        parts.append(("purchases", _purchase_features(ds.transactions, as_of, getattr(ds, "engine", None)), True))
+    if "transactions" in tables and has_transactions(ds):
+        from toolkit.engine import transaction_log
+        parts.append(("purchases", _purchase_features(transaction_log(ds), as_of), True))
     if "interactions" in tables and getattr(ds, "interactions", None) is not None:
         parts.append(("contacts", _contact_features(ds.interactions, as_of), True))
     if "surveys" in tables and getattr(ds, "surveys", None) is not None:

@@ -7,6 +7,8 @@
                below ``p_alive_threshold``; the churn date is the last purchase (the last sign of life).
 
 Every function takes the date the labels are read at (``as_of``) and uses nothing dated after it.
+Purchases are aggregated per customer by the dataset's engine (:mod:`toolkit.engine`), without
+reading the transaction rows into pandas.
 """
 from __future__ import annotations
 
@@ -15,9 +17,26 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from toolkit.engine import as_day, collect, purchase_dates, transaction_log
+
 DEFINITIONS = ("explicit", "inactivity", "p_alive")
 ATTRIBUTES = ("region", "segment", "customer_type", "acquisition_channel", "contract")
 DAYS_PER_MONTH = 30.4375
+
+
+def has_transactions(ds: Any) -> bool:
+    """Whether ``ds`` has transactions (asked without reading them)."""
+    return ds.has("transactions") if hasattr(ds, "has") else getattr(ds, "transactions", None) is not None
+
+
+def _purchase_dates(ds: Any, as_of: pd.Timestamp | None = None) -> pd.DataFrame:
+    """First and last positive purchase per customer (dates normalised; up to ``as_of`` inclusive),
+    indexed by customer_id in sorted order."""
+    out = collect(purchase_dates(transaction_log(ds), as_day(as_of) if as_of is not None else None),
+                  sort=["customer_id"])
+    index = pd.Index(out["customer_id"].astype(object).to_numpy(), name="customer_id")
+    return pd.DataFrame({c: pd.to_datetime(out[c]).dt.normalize().astype("datetime64[ns]").to_numpy()
+                         for c in ("first", "last")}, index=index)
 
 
 def customer_table(ds: Any) -> pd.DataFrame:
@@ -25,9 +44,9 @@ def customer_table(ds: Any) -> pd.DataFrame:
     per buyer with the first purchase as acquisition date and region 'unknown'."""
     if getattr(ds, "customers", None) is not None:
         return ds.customers.drop_duplicates("customer_id").set_index("customer_id")
-    if getattr(ds, "transactions", None) is None:
+    if not has_transactions(ds):
         ds.require("customers")
-    first = ds.transactions.loc[ds.transactions["amount"] > 0].groupby("customer_id")["date"].min().dt.normalize()
+    first = _purchase_dates(ds)["first"]
     return pd.DataFrame({"region": "unknown", "acquisition_date": first.astype("datetime64[ns]")})
 
 
@@ -47,12 +66,9 @@ def _as_of(ds: Any, as_of: Any) -> pd.Timestamp:
 
 def _purchases(ds: Any, as_of: pd.Timestamp) -> pd.DataFrame:
     """First and last positive purchase per customer up to ``as_of`` (inclusive)."""
-    if ds.transactions is None:
+    if not has_transactions(ds):
         raise ValueError("this churn definition needs a transactions table, which the dataset does not have")
-    tx = ds.transactions
-    tx = tx.loc[(tx["date"] < as_of + pd.Timedelta(days=1)) & (tx["amount"] > 0), ["customer_id", "date"]]
-    g = tx.groupby("customer_id")["date"]
-    return pd.DataFrame({"first": g.min().dt.normalize(), "last": g.max().dt.normalize()})
+    return _purchase_dates(ds, as_of)
 
 
 def _p_alive(ds: Any, as_of: pd.Timestamp) -> pd.Series:
@@ -62,8 +78,7 @@ def _p_alive(ds: Any, as_of: pd.Timestamp) -> pd.Series:
     except ImportError as exc:
         raise ValueError("churn_definition='p_alive' needs toolkit.clv (BetaGeo, rfm_summary), which is not "
                          "available; use 'inactivity' instead") from exc
-    tx = ds.transactions.loc[ds.transactions["date"] < as_of + pd.Timedelta(days=1)]
-    summary = rfm_summary(tx, observation_end=as_of)
+    summary = rfm_summary(transaction_log(ds), observation_end=as_of)   # rows after as_of are not read
     if "customer_id" in summary.columns:
         summary = summary.set_index("customer_id")
     model = BetaGeo().fit(summary)

@@ -9,7 +9,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from toolkit.churn.labels import customer_table
+from toolkit.churn.labels import has_transactions, customer_table
+from toolkit.engine import collect, engine_of, net_revenue, scan, transaction_log
 
 ACTIONS = ("win-back", "service call", "retention offer")
 _CLV_COLUMNS = ("clv", "cltv", "customer_lifetime_value", "lifetime_value")
@@ -19,8 +20,9 @@ _SERVICE = re.compile(r"complain|service_contact|unresolved|support|satisf|nps|c
 def customer_value(ds: Any, as_of: Any = None, months: int = 12, clv: pd.Series | None = None,
                    end: pd.Series | None = None) -> pd.Series:
     """Value per customer, the first available of: ``clv`` (given), a CLV column of the customer table,
-    net revenue in the ``months`` months up to each customer's ``end`` date (default ``as_of``), a
-    monthly charge x 12. ``series.attrs['description']`` says which; ``attrs['unit']`` the currency.
+    net revenue in the ``months`` months up to each customer's ``end`` date (default ``as_of``; dates
+    count as calendar days), a monthly charge x 12. ``series.attrs['description']`` says which;
+    ``attrs['unit']`` the currency. Revenue is summed per customer by the dataset's engine.
     """
     as_of = pd.Timestamp(as_of).normalize() if as_of is not None else pd.Timestamp(ds.as_of).normalize()
     cu = customer_table(ds)
@@ -30,14 +32,16 @@ def customer_value(ds: Any, as_of: Any = None, months: int = 12, clv: pd.Series 
     elif any(c in cu.columns for c in _CLV_COLUMNS):
         col = next(c for c in _CLV_COLUMNS if c in cu.columns)
         out, what = pd.to_numeric(cu[col], errors="coerce").astype(float), f"customer lifetime value ({col})"
-    elif getattr(ds, "transactions", None) is not None:
-        tx = ds.transactions[["customer_id", "date", "amount"]]
+    elif has_transactions(ds):
         stop = (end.reindex(cu.index) if end is not None else pd.Series(as_of, index=cu.index)).fillna(as_of)
-        stop = stop.clip(upper=as_of)
-        s = tx["customer_id"].map(stop)
-        span = pd.Timedelta(days=int(round(months * 30.4375)))
-        inside = (tx["date"] < s + pd.Timedelta(days=1)) & (tx["date"] >= s - span + pd.Timedelta(days=1))
-        out = tx.loc[inside].groupby("customer_id")["amount"].sum().reindex(cu.index).fillna(0.0).clip(lower=0)
+        stop = pd.to_datetime(stop.clip(upper=as_of))
+        last = (stop.dt.normalize() - pd.Timestamp("1970-01-01")).dt.days.to_numpy(np.int64)
+        span = int(round(months * 30.4375))
+        lf = transaction_log(ds)
+        bounds = pd.DataFrame({"customer_id": cu.index.to_numpy(), "first_d": last - span + 1, "last_d": last})
+        got = collect(net_revenue(lf, bounds=scan(bounds, engine_of(lf))))
+        out = pd.Series(got["amount"].to_numpy(float), index=got["customer_id"].astype(object).to_numpy())
+        out = out.reindex(cu.index).fillna(0.0).clip(lower=0)
         what = f"net revenue in the {months} months before {'leaving or ' if end is not None else ''}{as_of.date()}"
     else:
         monthly = [c for c in cu.columns if c.startswith("monthly_") and pd.api.types.is_numeric_dtype(cu[c])]

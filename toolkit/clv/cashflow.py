@@ -18,6 +18,9 @@ lengths; discount rates are given per year and converted (:mod:`toolkit.clv.unit
 """
 from __future__ import annotations
 
+from typing import Any
+
+import narwhals as nw
 import numpy as np
 import pandas as pd
 from scipy import special
@@ -114,7 +117,13 @@ def cash_flow_table(table: pd.DataFrame, purchases: np.ndarray, segments: pd.Ser
     return out
 
 
-def customer_margin(customer_ids: pd.Index, margin: float = 0.3, transactions: pd.DataFrame | None = None,
+def _ratio(frame: pd.DataFrame) -> pd.Series:
+    """weighted / amount per customer from a :func:`toolkit.engine.weighted_rate` result."""
+    index = pd.Index(frame["customer_id"].astype(object).to_numpy(), name="customer_id")
+    return pd.Series(frame["weighted"].to_numpy(float) / frame["amount"].to_numpy(float), index=index)
+
+
+def customer_margin(customer_ids: pd.Index, margin: float = 0.3, transactions: Any = None,
                     category_margins: dict | None = None, customers: pd.DataFrame | None = None,
                     margin_column: str | None = None) -> tuple[pd.Series, str]:
     """Margin (share of revenue) per customer and a sentence saying where it came from.
@@ -126,11 +135,18 @@ def customer_margin(customer_ids: pd.Index, margin: float = 0.3, transactions: p
       revenue-weighted mean of the margins of the categories the customer bought (purchase rows,
       amount > 0); categories not listed get ``margin``;
     * otherwise ``margin`` for everyone.
+
+    ``transactions`` is a pandas frame, or a LazyFrame whose weighted sums its engine computes.
     """
+    from toolkit.engine import as_log, collect, engine_of, has_values, log_columns, scan, weighted_rate
+
     ids = pd.Index(customer_ids)
     if not 0 <= float(margin) <= 1:
         raise ValueError(f"margin is a share of revenue between 0 and 1, not {margin!r}")
     flat = pd.Series(float(margin), index=ids, name="margin")
+    lazy = transactions is not None and not isinstance(transactions, pd.DataFrame)
+    lf = as_log(transactions) if lazy else None
+    tx_columns = log_columns(lf) if lazy else (list(transactions.columns) if transactions is not None else [])
     if margin_column:
         if customers is not None and margin_column in customers.columns:
             m = customers.drop_duplicates("customer_id").set_index("customer_id")[margin_column].astype(float)
@@ -139,26 +155,45 @@ def customer_margin(customer_ids: pd.Index, margin: float = 0.3, transactions: p
             return (out.fillna(float(margin)).rename("margin"),
                     f"margin per customer from column {margin_column!r} of the customer table"
                     + (f" ({missing} customers without a value get {margin:.0%})" if missing else ""))
-        if transactions is not None and margin_column in transactions.columns:
-            tx = transactions.loc[transactions["amount"] > 0]
-            w = tx["amount"] * tx[margin_column].astype(float)
-            out = (w.groupby(tx["customer_id"]).sum() / tx["amount"].groupby(tx["customer_id"]).sum()).reindex(ids)
+        if margin_column in tx_columns:
+            if lazy:
+                out = _ratio(collect(weighted_rate(lf, nw.col(margin_column)))).reindex(ids)
+            else:
+                tx = transactions.loc[transactions["amount"] > 0]
+                w = tx["amount"] * tx[margin_column].astype(float)
+                out = (w.groupby(tx["customer_id"]).sum() / tx["amount"].groupby(tx["customer_id"]).sum()).reindex(ids)
             return (out.fillna(float(margin)).rename("margin"),
                     f"margin per customer: revenue-weighted mean of column {margin_column!r} over their purchases")
         raise ValueError(f"margin_column {margin_column!r} is neither a customer-table nor a transactions column")
     if category_margins:
-        if transactions is None or "category" not in transactions.columns or transactions["category"].isna().all():
+        if lazy:
+            has_category = has_values(lf, "category")
+        else:
+            has_category = (transactions is not None and "category" in transactions.columns
+                            and not transactions["category"].isna().all())
+        if not has_category:
             return flat, (f"one margin of {margin:.0%} for everyone (category margins were given, but the "
                           "transactions have no product category)")
         bad = {k: v for k, v in category_margins.items() if not 0 <= float(v) <= 1}
         if bad:
             raise ValueError(f"category margins must be shares between 0 and 1: {bad}")
-        tx = transactions.loc[transactions["amount"] > 0]
-        rate = tx["category"].astype(str).map({str(k): float(v) for k, v in category_margins.items()})
-        unknown = sorted(set(tx.loc[rate.isna(), "category"].dropna().astype(str)))
-        rate = rate.fillna(float(margin))
-        out = ((tx["amount"] * rate).groupby(tx["customer_id"]).sum()
-               / tx["amount"].groupby(tx["customer_id"]).sum()).reindex(ids).fillna(float(margin))
+        rates = {str(k): float(v) for k, v in category_margins.items()}
+        if lazy:
+            cat = nw.col("category").cast(nw.String)
+            table = scan(pd.DataFrame({"_category": list(rates), "_rate": list(rates.values())}), engine_of(lf))
+            rows = lf.with_columns(cat.alias("_category")).join(table, on="_category", how="left")
+            out = _ratio(collect(weighted_rate(rows, nw.col("_rate").fill_null(float(margin)))))
+            bought = collect(lf.filter(nw.col("amount") > 0, ~nw.col("category").is_null())
+                             .select(cat.alias("category")).unique())["category"]
+            unknown = sorted(set(bought.astype(str)) - set(rates))
+            out = out.reindex(ids).fillna(float(margin))
+        else:
+            tx = transactions.loc[transactions["amount"] > 0]
+            rate = tx["category"].astype(str).map(rates)
+            unknown = sorted(set(tx.loc[rate.isna(), "category"].dropna().astype(str)))
+            rate = rate.fillna(float(margin))
+            out = ((tx["amount"] * rate).groupby(tx["customer_id"]).sum()
+                   / tx["amount"].groupby(tx["customer_id"]).sum()).reindex(ids).fillna(float(margin))
         text = ("margin per customer: revenue-weighted over the product categories they bought ("
                 + ", ".join(f"{k} {float(v):.0%}" for k, v in category_margins.items()) + ")")
         if unknown:

@@ -19,7 +19,7 @@ occasion after the customer's first.
 """
 from __future__ import annotations
 
-from typing import Mapping
+from typing import Any, Mapping
 
 import numpy as np
 import pandas as pd
@@ -55,7 +55,7 @@ def _model_unit(model, time_unit: str | None) -> str:
     return unit
 
 
-def tracking_series(transactions: pd.DataFrame, models: Mapping[str, object], calibration_end,
+def tracking_series(transactions: Any, models: Mapping[str, object], calibration_end,
                     observation_end, time_unit: str | None = None, step_days: int = 7,
                     engine: str | None = None) -> pd.DataFrame:
     """Cumulative repeat transactions of the calibration cohort, actual and expected per model.
@@ -67,13 +67,13 @@ def tracking_series(transactions: pd.DataFrame, models: Mapping[str, object], ca
     ``period`` ("calibration" / "holdout"), ``actual`` and one column per model, all cumulative
     counts at the end of the day ``period_end``; ``.diff()`` gives the counts per step. Models are
     fitted models with ``expected_purchases(t)``; their time unit is ``model.time_unit_`` (or
-    ``time_unit``).
+    ``time_unit``). ``transactions`` is a pandas frame or a LazyFrame (counted by its engine).
     """
-    from toolkit.engine import as_day, collect, scan_transactions, tracking_counts
+    from toolkit.engine import as_day, as_log, collect, tracking_counts
     cal_d, obs_d = as_day(calibration_end), as_day(observation_end)
     if cal_d > obs_d:
         raise ValueError("calibration_end must not be after observation_end")
-    per_day = collect(tracking_counts(scan_transactions(transactions, engine), cal_d, obs_d), sort=["d"])
+    per_day = collect(tracking_counts(as_log(transactions, engine, columns=()), cal_d, obs_d), sort=["d"])
     if per_day.empty or per_day["first"].sum() == 0:
         raise ValueError("no customer made a first purchase by calibration_end")
     days = per_day["d"].to_numpy(np.int64)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -31,10 +31,10 @@ from .paretonbd import ParetoNBD
 from .summary import rfm_summary
 from .units import normalize_unit, period_rate
 
-__all__ = ["TRANSACTION_MODELS", "PurchaseLog", "purchase_occasions", "fit_models", "parameter_table", "first_purchase_amount",
-           "model_comparison", "fit_spend_model", "expected_spend", "customer_value", "value_by_group",
-           "region_cac", "lorenz_curve", "gini", "top_share", "value_at_risk", "ground_truth_recovery",
-           "ground_truth_files", "explicit_churn"]
+__all__ = ["TRANSACTION_MODELS", "PurchaseLog", "purchase_occasions", "purchases_until", "fit_models",
+           "parameter_table", "first_purchase_amount", "model_comparison", "fit_spend_model", "expected_spend",
+           "customer_value", "value_by_group", "region_cac", "lorenz_curve", "gini", "top_share", "value_at_risk",
+           "ground_truth_recovery", "ground_truth_files", "explicit_churn"]
 
 #: The transaction models the report compares, by display name.
 TRANSACTION_MODELS = {"BG/NBD": BetaGeo, "Pareto/NBD": ParetoNBD, "MBG/NBD": ModifiedBetaGeo}
@@ -45,7 +45,8 @@ TRANSACTION_MODELS = {"BG/NBD": BetaGeo, "Pareto/NBD": ParetoNBD, "MBG/NBD": Mod
 class PurchaseLog:
     """Transactions the models use, and what was left out."""
 
-    transactions: pd.DataFrame       # customer_id, date, amount (and the other columns) kept
+    transactions: Any                # customer_id, date, amount (and the other columns) kept: a pandas
+                                     # frame, or a LazyFrame when the log was one
     rows_in: int
     return_rows: int                 # rows with a negative amount (all of them, kept or not)
     return_only_days: int            # customer-days holding only returns: not purchase occasions
@@ -59,13 +60,17 @@ class PurchaseLog:
         return float(-self.return_only_value / self.net_value) if self.net_value > 0 else 0.0
 
 
-def purchase_occasions(transactions: pd.DataFrame) -> PurchaseLog:
+def purchase_occasions(transactions: Any) -> PurchaseLog:
     """Leave out customer-days whose rows are all returns (negative amounts), and count them.
 
     A return is not a purchase: counted as an occasion it would add a "repeat purchase" with
     negative spend. Returns on a day with purchases stay (they net against that day's amount).
     Zero amounts are purchases (free items). Rows without a customer id or date are left out.
+    ``transactions`` is a pandas frame, or a LazyFrame (e.g. a dataset's ``transaction_log``):
+    then the counts are computed by its engine and the log's ``transactions`` is a LazyFrame.
     """
+    if not isinstance(transactions, pd.DataFrame):
+        return _lazy_purchase_occasions(transactions)
     tx = transactions
     ok = tx["customer_id"].notna() & tx["date"].notna()
     tx = tx.loc[ok]
@@ -78,13 +83,40 @@ def purchase_occasions(transactions: pd.DataFrame) -> PurchaseLog:
     kept = tx.loc[~ret_only]
     log = PurchaseLog(kept, int(len(transactions)), int((amount < 0).sum()), n_days,
                       float(amount[ret_only].sum()), float(kept["amount"].sum()))
-    dropped = int((~ok).sum())
+    return _with_notes(log, int((~ok).sum()))
+
+
+def _lazy_purchase_occasions(transactions: Any) -> PurchaseLog:
+    """:func:`purchase_occasions` by the engine: the return-only customer-days (one row each) come
+    back once, so every later query of the kept rows anti-joins that small table."""
+    from toolkit.engine import (as_log, collect, drop_customer_days, engine_of, occasion_counts, return_only_days,
+                                scan)
+
+    lf = as_log(transactions)
+    c = collect(occasion_counts(lf)).iloc[0]
+    days = scan(collect(return_only_days(lf)), engine_of(lf)) if int(c["return_only_days"]) else None
+    log = PurchaseLog(drop_customer_days(lf, days), int(c["rows_in"]), int(c["return_rows"]),
+                      int(c["return_only_days"]), float(c["return_only_value"]), float(c["net_value"]))
+    return _with_notes(log, int(c["dropped"]))
+
+
+def _with_notes(log: PurchaseLog, dropped: int) -> PurchaseLog:
+    n_days = log.return_only_days
     if dropped:
         log.notes.append(f"{dropped:,} rows without a customer id or date were left out")
     if n_days:
         log.notes.append(f"{n_days:,} customer-days held only returns ({-log.return_only_value:,.2f} in value); "
                          "they are not purchase occasions and were left out of the models")
     return log
+
+
+def purchases_until(transactions: Any, end) -> Any:
+    """The rows dated on or before the day ``end``: a pandas frame or a LazyFrame, as given."""
+    if isinstance(transactions, pd.DataFrame):
+        return transactions.loc[pd.to_datetime(transactions["date"]).dt.normalize() <= pd.Timestamp(end).normalize()]
+    from toolkit.engine import as_day, as_log, day_number
+
+    return as_log(transactions).filter(day_number("date") <= as_day(end))
 
 
 # --------------------------------------------------------------------------------- model fitting
@@ -143,8 +175,16 @@ def fit_spend_model(rfm: pd.DataFrame, **fit_options) -> GammaGamma:
     return GammaGamma(nonpositive="drop", **fit_options).fit(rfm)
 
 
-def first_purchase_amount(transactions: pd.DataFrame, observation_end=None) -> pd.Series:
-    """Net amount of each customer's first purchase day (up to ``observation_end``)."""
+def first_purchase_amount(transactions: Any, observation_end=None) -> pd.Series:
+    """Net amount of each customer's first purchase day (up to ``observation_end``); from a pandas
+    frame, or a LazyFrame summed by its engine."""
+    if not isinstance(transactions, pd.DataFrame):
+        from toolkit.engine import as_day, as_log, collect, first_day_amount
+
+        last_d = as_day(observation_end) if observation_end is not None else None
+        got = collect(first_day_amount(as_log(transactions), last_d), sort=["customer_id"])
+        index = pd.Index(got["customer_id"].astype(object).to_numpy(), name="customer_id")
+        return pd.Series(got["amount"].to_numpy(float), index=index, name="first_amount")
     tx = transactions
     day = pd.to_datetime(tx["date"]).dt.normalize()
     if observation_end is not None:
@@ -324,10 +364,11 @@ def ground_truth_files(transactions_path: str | Path | None) -> tuple[Path, Path
     return (gt, tc) if gt.exists() and tc.exists() else None
 
 
-def ground_truth_recovery(transactions: pd.DataFrame, observation_end, files: tuple[Path, Path],
+def ground_truth_recovery(transactions: Any, observation_end, files: tuple[Path, Path],
                           customers: pd.DataFrame | None = None) -> pd.DataFrame:
     """Per-segment BG/NBD fits on the customers without explicit churn, against the generating
-    parameters (weekly units, as the ground truth). One row per segment and parameter:
+    parameters (weekly units, as the ground truth); ``transactions`` is anything
+    :func:`~toolkit.clv.rfm_summary` accepts. One row per segment and parameter:
     ``truth``, ``estimate``, ``ci_lower``, ``ci_upper``, ``covered``, ``customers``; a segment
     whose fit finds no maximum gets NaN estimates and the reason in ``note``.
     """

@@ -32,7 +32,7 @@ purchases) ``P(alive) (1 - ((alpha+T)/(alpha+T+t))^(r+x))``; Pareto/NBD, with li
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Mapping
+from typing import Any, Mapping
 
 import numpy as np
 import pandas as pd
@@ -179,14 +179,14 @@ def _tracking_mape(track: pd.DataFrame, models) -> dict[str, float]:
 
 
 def holdout_scorecard(rfm: pd.DataFrame, models: Mapping[str, object], spend: pd.Series | None = None,
-                      transactions: pd.DataFrame | None = None, bic: Mapping[str, float] | None = None,
+                      transactions: Any = None, bic: Mapping[str, float] | None = None,
                       bins: int = 10) -> Scorecard:
     """Evaluate, rank and recommend (see the module docstring).
 
     ``spend`` is the expected spend per transaction per customer (e.g. from
     :func:`toolkit.clv.report.expected_spend` with a spend model fitted on the calibration period);
-    without it the spend criteria are left out. ``transactions`` (the log the summary came from)
-    adds the cumulative tracking criterion. ``bic`` defaults to each model's ``bic_``.
+    without it the spend criteria are left out. ``transactions`` (the log the summary came from: a
+    pandas frame or a LazyFrame) adds the cumulative tracking criterion. ``bic`` defaults to each model's ``bic_``.
     """
     if "frequency_holdout" not in rfm.columns:
         raise ValueError("rfm has no holdout period: summarise with calibration_end")

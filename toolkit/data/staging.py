@@ -8,7 +8,7 @@ A transaction log can be far larger than memory, so the loader never holds it in
    appended to a Parquet file;
 2. the rules that need the whole log run as engine queries (:mod:`toolkit.engine`) on that file:
    exact duplicates, returns and zero amounts (counted after duplicates), outliers against each
-   customer's median and the log's 99.9th percentile, and, when the spec derives the customer
+   customer's median and the log's 99.9th percentile (exact, by :func:`toolkit.engine.quantiles`), and, when the spec derives the customer
    table from the transactions, each customer's most frequent attribute values;
 3. the cleaned rows are written to ``log.parquet``, which :attr:`Dataset.transaction_log` scans.
 
@@ -218,20 +218,6 @@ def _apply(tv: TableValidator, lf: nw.LazyFrame, mask: nw.Expr, rule: str, colum
     return lf
 
 
-def _p999(lf: nw.LazyFrame) -> float:
-    """The 99.9th percentile of the positive amounts, linearly interpolated as pandas does, from
-    the largest 0.1% of them (a top-N query: the log is never sorted whole)."""
-    from toolkit.engine import collect
-    pos = lf.filter(nw.col("amount") > 0).select("amount")
-    n = _count(pos)
-    if n == 0:
-        return float("inf")
-    h = (n - 1) * 0.999
-    lo = int(np.floor(h))
-    top = collect(pos.sort("amount", descending=True).head(n - lo))["amount"].to_numpy()[::-1]
-    return float(np.quantile(top[:2] if len(top) > 1 else top, h - lo))
-
-
 def _derived_customers(lf: nw.LazyFrame, attrs: list[str], tv: TableValidator) -> pd.DataFrame:
     """One row per customer: the first line and the most frequent value of each attribute (ties:
     the smallest value); customers with several values are counted."""
@@ -254,7 +240,7 @@ def _derived_customers(lf: nw.LazyFrame, attrs: list[str], tv: TableValidator) -
 
 def _build(ts: TableSpec, as_of: pd.Timestamp | None, engine: str, customers: TableSpec | None,
            work: Path) -> TransactionLog:
-    from toolkit.engine import collect, scan
+    from toolkit.engine import collect, quantiles, scan
     report = LoadReport()
     tv = TableValidator(ts, TABLES["transactions"], report, as_of)
     tv.batched = True
@@ -285,7 +271,8 @@ def _build(ts: TableSpec, as_of: pd.Timestamp | None, engine: str, customers: Ta
     # outliers: worth more than k times the customer's median positive row (customers with >= 3
     # rows) or k times the 99.9th percentile of all positive rows; flagged (kept) by default
     k = float(rules["outlier_k"])
-    p99 = _p999(lf)
+    p99 = quantiles(lf.filter(amount > 0), [0.999])[0]   # exactly as pandas, without sorting the log
+    p99 = p99 if np.isfinite(p99) else float("inf")
     stats = lf.with_columns(nw.when(amount > 0).then(amount).alias("_pos")).group_by("customer_id") \
         .agg(nw.len().alias("_n"), nw.col("_pos").median().alias("_med"))
     lf = lf.join(stats, on="customer_id", how="left")
@@ -301,7 +288,9 @@ def _build(ts: TableSpec, as_of: pd.Timestamp | None, engine: str, customers: Ta
             n, lines, examples = _first_rows(lf, nw.col("is_outlier"), "amount")
             report.add("transactions", "outliers", "flagged", n, file=tv.file, column="amount",
                        detail=detail + "; kept, marked in is_outlier", examples=examples, lines=lines)
-    final = lf.select(*columns, "is_outlier", LINE)
+    # microsecond timestamps whichever engine wrote the log: Spark reads no nanoseconds
+    final = lf.select(*[nw.col(c).cast(nw.Datetime("us")) if c == "date" else nw.col(c) for c in columns],
+                      "is_outlier", LINE)
     final.sink_parquet(str(work / "log.parquet"))
     log = scan(work / "log.parquet", engine)
     stats = collect(log.select(nw.len().alias("_rows"), nw.col("date").max().alias("_last"),

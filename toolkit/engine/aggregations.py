@@ -8,20 +8,30 @@ the (per-customer or per-group) result back to pandas. Days are integers since 1
 
 Definitions live with the functions that use them: :func:`rfm_frame` (CLV summary),
 :func:`period_transaction_stats` (KPIs per region and period), :func:`purchase_features`
-(churn), :func:`segmentation_features`, :func:`cohort_activity`, :func:`tracking_counts`, and
-:func:`clean_transactions` (counted cleaning of a raw log).
+(churn), :func:`segmentation_features`, :func:`cohort_activity` and :func:`tracking_counts` (the
+counted cleaning of a log is the loader's, :mod:`toolkit.data.staging`). The report-level queries of the last
+section (totals, monthly activity, purchase dates, revenue in windows, histograms, exact
+quantiles, purchase occasions, ...) let the reports read a dataset's log without pandas;
+:func:`as_log` and :func:`transaction_log` turn a pandas frame or a dataset into a LazyFrame.
 """
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import narwhals as nw
+import numpy as np
 import pandas as pd
 
-from .core import as_day, cluster, collect, day_number, period_number, reuse
+from .core import (as_day, cluster, collect, day_number, engine_of, model_columns, period_number, resolve_engine,
+                   reuse, scan)
 
-__all__ = ["clean_transactions", "cohort_activity", "period_transaction_stats", "purchase_features",
-           "rfm_frame", "segmentation_features", "tracking_counts"]
+__all__ = ["activity_by_month", "as_log", "category_amounts", "cohort_activity", "date_bounds",
+           "drop_customer_days", "first_day_amount", "has_values", "histogram", "log_columns", "log_totals",
+           "median", "net_revenue", "null_counts", "occasion_counts", "order_groups", "period_cohort_revenue",
+           "period_key", "period_transaction_stats", "purchase_dates", "purchase_features", "purchasers",
+           "quantiles", "return_only_days", "rfm_frame", "segmentation_features", "tracking_counts",
+           "transaction_log", "transaction_totals", "weighted_rate"]
 
 F64 = nw.Float64
 
@@ -236,44 +246,342 @@ def cohort_activity(lf: nw.LazyFrame, as_of_d: int, freq: str = "M") -> nw.LazyF
         nw.col("bought").sum().alias("active"), nw.col("revenue").sum(), nw.col("occasions").sum())
 
 
-# ------------------------------------------------------------------------------- cleaning
-def clean_transactions(lf: nw.LazyFrame, as_of: object | None = None) -> tuple[nw.LazyFrame, pd.DataFrame]:
-    """A raw log already in the model's columns, cleaned with every rule counted.
+# --------------------------------------------------------------------------- report-level
+_MODEL = ("customer_id", "date", "amount")
 
-    Rules, in order: rows without customer id, without a date, without an amount, and dated
-    after ``as_of`` are dropped; exact duplicate rows are dropped; zero amounts and negative
-    amounts (returns) are kept and counted. Returns the cleaned LazyFrame and a table of
-    (rule, rows, action) whose drops balance: rows_in - dropped = rows_out.
-    """
-    as_of_d = as_day(as_of) if as_of is not None else None
-    cid, amt, d = nw.col("customer_id"), nw.col("amount"), nw.col("_day")
-    lf = lf.with_columns(day_number("date").alias("_day"))   # evaluated once per row
-    no_id = cid.is_null()
-    no_date = ~no_id & d.is_null()
-    no_amount = ~no_id & ~d.is_null() & amt.is_null()
-    late = ~no_id & ~d.is_null() & ~amt.is_null() & (d > as_of_d) if as_of_d is not None else nw.lit(False)
-    counts = collect(lf.select(
-        nw.len().alias("rows_in"), no_id.cast(nw.Int64).sum().alias("missing customer id"),
-        no_date.cast(nw.Int64).sum().alias("missing or invalid date"),
-        no_amount.cast(nw.Int64).sum().alias("missing amount"),
-        late.cast(nw.Int64).sum().alias("dated after as-of"),
-        (amt == 0).cast(nw.Int64).sum().alias("zero amount"),
-        (amt < 0).cast(nw.Int64).sum().alias("negative amount (return)"))).iloc[0]
-    kept = lf.filter(~no_id, ~d.is_null(), ~amt.is_null())
-    if as_of_d is not None:
-        kept = kept.filter(d <= as_of_d)
-    n_kept = int(collect(kept.select(nw.len().alias("n"))).iloc[0, 0])
-    cleaned = kept.drop("_day").unique()
-    n_out = int(collect(cleaned.select(nw.len().alias("n"))).iloc[0, 0])
-    rows = [("rows read", int(counts["rows_in"]), "read")]
-    rows += [(r, int(counts[r]), "dropped") for r in ("missing customer id", "missing or invalid date",
-                                                     "missing amount", "dated after as-of")]
-    rows += [("exact duplicate row", n_kept - n_out, "dropped")]
-    rows += [(r, int(counts[r]), "kept, counted") for r in ("zero amount", "negative amount (return)")]
-    rows += [("rows out", n_out, "out")]
-    report = pd.DataFrame(rows, columns=["rule", "rows", "action"])
-    dropped = report.loc[report["action"] == "dropped", "rows"].sum()
-    if int(counts["rows_in"]) - dropped != n_out:   # every row accounted for, or say so
-        raise RuntimeError(f"cleaning does not balance: {int(counts['rows_in'])} read, {dropped} dropped, "
-                           f"{n_out} out")
-    return cleaned, report
+
+def as_log(transactions: Any, engine: str | None = None, columns: Sequence[str] | None = None) -> nw.LazyFrame:
+    """Transactions in the model's column names as a LazyFrame.
+
+    A pandas frame is scanned on ``engine`` with naive dates and float amounts (as by
+    :func:`model_columns`); anything else :func:`scan` accepts (a LazyFrame, a Parquet/CSV path,
+    a DuckDB relation, a Spark DataFrame) stays on its own engine unless ``engine`` names
+    another. ``columns`` keeps customer_id, date, amount and those columns (default: all)."""
+    if isinstance(transactions, pd.DataFrame):
+        extra = [c for c in (transactions.columns if columns is None else columns) if c not in _MODEL]
+        return scan(model_columns(transactions, extra=tuple(extra)), engine)
+    if isinstance(transactions, nw.LazyFrame) and (engine is None
+                                                   or engine_of(transactions) == resolve_engine(engine)):
+        lf = transactions
+    else:
+        lf = scan(transactions, engine)
+    if columns is not None:
+        lf = lf.select(*_MODEL, *[c for c in columns if c not in _MODEL])
+    return lf.with_columns(nw.col("amount").cast(F64))
+
+
+def transaction_log(ds: Any) -> nw.LazyFrame | None:
+    """A dataset's transactions as a LazyFrame without reading them into pandas: its
+    ``transaction_log``, or for stand-ins without one their ``transactions`` frame scanned on
+    their ``engine``; None when there are no transactions."""
+    log = getattr(ds, "transaction_log", None)
+    if log is not None:
+        return log
+    tx = getattr(ds, "transactions", None)
+    return None if tx is None else as_log(tx, getattr(ds, "engine", None))
+
+
+def log_columns(lf: nw.LazyFrame) -> list[str]:
+    """The column names of a LazyFrame (from its schema; no rows are read)."""
+    return list(lf.collect_schema().names())
+
+
+def has_values(lf: nw.LazyFrame, column: str) -> bool:
+    """Whether ``column`` exists and holds at least one non-null value."""
+    if column not in log_columns(lf):
+        return False
+    return len(collect(lf.select(column).filter(~nw.col(column).is_null()).head(1))) > 0
+
+
+def date_bounds(lf: nw.LazyFrame) -> nw.LazyFrame:
+    """One row: the ``first`` and ``last`` date of the log (null when it has none)."""
+    return lf.select(nw.col("date").min().alias("first"), nw.col("date").max().alias("last"))
+
+
+def log_totals(lf: nw.LazyFrame) -> nw.LazyFrame:
+    """One row: rows, customers (distinct non-null ids), first_date, last_date, negative_rows and
+    negative_value (rows with a negative amount: returns) and, when the log has ``is_outlier``,
+    outlier_rows."""
+    neg = nw.col("amount") < 0
+    rows = lf.with_columns(_neg=neg.cast(nw.Int64), _neg_value=nw.when(neg).then(nw.col("amount")).otherwise(0.0),
+                           _no_id=nw.col("customer_id").is_null().cast(nw.Int64))
+    cols = [nw.len().alias("rows"), nw.col("customer_id").n_unique().alias("_ids"), nw.col("_no_id").max(),
+            nw.col("date").min().alias("first_date"), nw.col("date").max().alias("last_date"),
+            nw.col("_neg").sum().alias("negative_rows"), nw.col("_neg_value").sum().alias("negative_value")]
+    if "is_outlier" in log_columns(lf):
+        rows = rows.with_columns(_outlier=nw.col("is_outlier").fill_null(False).cast(nw.Int64))
+        cols.append(nw.col("_outlier").sum().alias("outlier_rows"))
+    return rows.select(*cols).with_columns(
+        (nw.col("_ids") - nw.col("_no_id").fill_null(0)).alias("customers")).drop("_ids", "_no_id")
+
+
+def transaction_totals(transactions: Any, engine: str | None = None) -> dict[str, Any]:
+    """:func:`log_totals` of a pandas frame or LazyFrame as a dict (dates as Timestamps, NaT
+    when there are none; counts as ints; ``outlier_rows`` 0 without ``is_outlier``)."""
+    row = collect(log_totals(as_log(transactions, engine))).iloc[0]
+    out = {"rows": int(row["rows"]), "customers": int(row["customers"]),
+           "first_date": pd.Timestamp(row["first_date"]), "last_date": pd.Timestamp(row["last_date"]),
+           "negative_rows": int(row["negative_rows"]), "negative_value": float(row["negative_value"])}
+    out["outlier_rows"] = int(row["outlier_rows"]) if "outlier_rows" in row.index else 0
+    return out
+
+
+def null_counts(lf: nw.LazyFrame) -> nw.LazyFrame:
+    """One row: ``rows`` and, per column, the number of missing values (null, or NaN in float
+    columns, as pandas' ``isna`` counts them)."""
+    schema = lf.collect_schema()
+    cols = [nw.len().alias("rows")]
+    for name, dtype in schema.items():
+        miss = nw.col(name).is_null()
+        if dtype.is_float():
+            miss = miss | nw.col(name).is_nan()
+        cols.append(miss.cast(nw.Int64).sum().alias(name))
+    return lf.select(*cols)
+
+
+def activity_by_month(lf: nw.LazyFrame) -> nw.LazyFrame:
+    """Per calendar month of the date (``month`` = year * 12 + month - 1; rows without a date left
+    out): distinct ``orders`` and ``customers`` (nulls not counted) and net ``revenue``."""
+    date = nw.col("date")
+    rows = lf.filter(~date.is_null()).with_columns(
+        (date.dt.year().cast(nw.Int64) * 12 + date.dt.month().cast(nw.Int64) - 1).alias("month"))
+    parts = {"revenue": (nw.col("amount").cast(F64), "sum"), **_distinct_parts(nw.col("order_id"), "orders"),
+             **_distinct_parts(nw.col("customer_id"), "customers")}
+    return _finish_distinct(_grouped(rows, ["month"], parts))
+
+
+def purchase_dates(lf: nw.LazyFrame, last_d: int | None = None) -> nw.LazyFrame:
+    """Per customer: the ``first`` and ``last`` date (timestamps) of rows with a positive amount,
+    dated on or before day ``last_d`` when given."""
+    rows = lf.filter(nw.col("amount") > 0, ~nw.col("customer_id").is_null())
+    if last_d is not None:
+        rows = rows.filter(day_number("date") <= last_d)
+    return rows.group_by("customer_id").agg(nw.col("date").min().alias("first"), nw.col("date").max().alias("last"))
+
+
+def net_revenue(lf: nw.LazyFrame, first_d: int | None = None, last_d: int | None = None,
+                bounds: nw.LazyFrame | None = None) -> nw.LazyFrame:
+    """Net ``amount`` per customer of the rows dated from day ``first_d`` to day ``last_d``
+    (inclusive; None leaves a side open) and, with ``bounds`` (customer_id, first_d, last_d on
+    the same engine), within each customer's own days; customers without such rows are absent."""
+    tx, d = _days(lf), nw.col("d")
+    if first_d is not None:
+        tx = tx.filter(d >= first_d)
+    if last_d is not None:
+        tx = tx.filter(d <= last_d)
+    if bounds is not None:
+        tx = tx.join(bounds.select("customer_id", nw.col("first_d").alias("_lo"), nw.col("last_d").alias("_hi")),
+                     on="customer_id").filter(d >= nw.col("_lo"), d <= nw.col("_hi"))
+    return tx.group_by("customer_id").agg(nw.col("amount").sum())
+
+
+def purchasers(lf: nw.LazyFrame, first_d: int, last_d: int) -> nw.LazyFrame:
+    """The distinct customers with a row of positive amount dated from day ``first_d`` to ``last_d``."""
+    d = nw.col("d")
+    return _days(lf).filter(nw.col("amount") > 0, d >= first_d, d <= last_d).select("customer_id").unique()
+
+
+def category_amounts(lf: nw.LazyFrame, last_d: int | None = None, column: str = "category") -> nw.LazyFrame:
+    """Gross revenue (rows of positive amount) per customer and non-null ``column`` value, up to day ``last_d``."""
+    tx = _days(lf, [column]).filter(nw.col("amount") > 0, ~nw.col(column).is_null())
+    if last_d is not None:
+        tx = tx.filter(nw.col("d") <= last_d)
+    return tx.group_by("customer_id", column).agg(nw.col("amount").sum())
+
+
+PERIOD_FREQS = ("M", "Q", "Y")
+
+
+def period_key(date: str | nw.Expr, freq: str) -> nw.Expr:
+    """Calendar period of a date as an integer: year * 12 + month - 1 ("M"), year * 4 + quarter - 1
+    ("Q") or the year ("Y"). ``key - 1970 * (12, 4, 1)`` is the pandas Period ordinal."""
+    if freq not in PERIOD_FREQS:
+        raise ValueError(f"period must be one of {', '.join(PERIOD_FREQS)}, not {freq!r}")
+    col = nw.col(date) if isinstance(date, str) else date
+    year = col.dt.year().cast(nw.Int64)
+    if freq == "Y":
+        return year
+    month = year * 12 + col.dt.month().cast(nw.Int64) - 1
+    return month if freq == "M" else month // 3
+
+
+def period_cohort_revenue(lf: nw.LazyFrame, cohorts: nw.LazyFrame, freq: str,
+                          last_d: int | None = None) -> nw.LazyFrame:
+    """Net ``amount`` per calendar period (``period`` = :func:`period_key`) and ``cohort`` of the
+    rows up to day ``last_d`` of the customers in ``cohorts`` (customer_id, cohort; same engine)."""
+    tx = lf.filter(~nw.col("date").is_null()).with_columns(period_key("date", freq).alias("period"),
+                                                          day_number("date").alias("d"), nw.col("amount").cast(F64))
+    if last_d is not None:
+        tx = tx.filter(nw.col("d") <= last_d)
+    tx = tx.join(cohorts.select("customer_id", "cohort"), on="customer_id")
+    return tx.group_by("period", "cohort").agg(nw.col("amount").sum())
+
+
+def first_day_amount(lf: nw.LazyFrame, last_d: int | None = None) -> nw.LazyFrame:
+    """Net ``amount`` per customer of their first day with a row (up to day ``last_d``)."""
+    tx = _days(lf)
+    if last_d is not None:
+        tx = tx.filter(nw.col("d") <= last_d)
+    days = cluster(tx).group_by("customer_id", "d").agg(nw.col("amount").sum())
+    return days.with_columns(nw.col("d").min().over("customer_id").alias("_first")) \
+        .filter(nw.col("d") == nw.col("_first")).select("customer_id", "amount")
+
+
+def weighted_rate(lf: nw.LazyFrame, rate: nw.Expr) -> nw.LazyFrame:
+    """Per customer over rows of positive amount: ``weighted`` = sum of amount x ``rate`` (rows
+    whose rate is null add nothing) and ``amount`` = sum of amounts."""
+    tx = lf.filter(nw.col("amount") > 0, ~nw.col("customer_id").is_null()).select(
+        "customer_id", nw.col("amount").cast(F64), (nw.col("amount").cast(F64) * rate.cast(F64)).alias("weighted"))
+    return tx.group_by("customer_id").agg(nw.col("weighted").sum(), nw.col("amount").sum())
+
+
+def order_groups(lf: nw.LazyFrame, groups: nw.LazyFrame | None = None, by: str | None = None) -> nw.LazyFrame:
+    """Orders (an order_id, or a customer-day without that column) summed, then per group of
+    ``by`` (from ``groups``: customer_id, ``by``, joined to the rows; customers without a value
+    form the null group) or in one group ``_all``: distinct non-null ``customers``, ``orders``
+    and ``revenue``."""
+    has_order = "order_id" in log_columns(lf)
+    rows = lf.select("customer_id", day_number("date").alias("_day"), nw.col("amount").cast(F64),
+                     *(["order_id"] if has_order else []))
+    if groups is not None:
+        rows = rows.join(groups.select("customer_id", by), on="customer_id", how="left")
+    else:
+        by = "_all"
+        rows = rows.with_columns(nw.lit("all").alias(by))
+    orders = rows.group_by(by, "customer_id", "order_id" if has_order else "_day").agg(nw.col("amount").sum())
+    return _finish_distinct(_grouped(orders, [by], {"orders": (nw.lit(1, nw.Int64), "sum"),
+                                                    "revenue": (nw.col("amount"), "sum"),
+                                                    **_distinct_parts(nw.col("customer_id"), "customers")}))
+
+
+def _customer_days(lf: nw.LazyFrame) -> nw.LazyFrame:
+    """Per customer-day (``_occ_day``) of the rows with an id and a date: largest and summed
+    amount and the number of negative amounts."""
+    ok = ~nw.col("customer_id").is_null() & ~nw.col("date").is_null()
+    amount = nw.col("amount").cast(F64)
+    tx = lf.filter(ok).with_columns(day_number("date").alias("_occ_day"))
+    return _grouped(tx, ["customer_id", "_occ_day"], {"_max": (amount, "max"), "_sum": (amount, "sum"),
+                                                      "_neg": ((amount < 0).cast(nw.Int64), "sum")})
+
+
+def return_only_days(lf: nw.LazyFrame) -> nw.LazyFrame:
+    """The customer-days (customer_id, ``_occ_day``) whose rows all have negative amounts (returns only)."""
+    return _customer_days(lf).filter((nw.col("_max") < 0).fill_null(False)).select("customer_id", "_occ_day")
+
+
+def occasion_counts(lf: nw.LazyFrame) -> nw.LazyFrame:
+    """One row: rows_in, dropped (rows without a customer id or date), return_rows (negative
+    amounts), return_only_days (customer-days of returns only), their return_only_value and the
+    net_value of the other rows (the purchase occasions)."""
+    only = (nw.col("_max") < 0).fill_null(False)
+    per_day = _customer_days(lf).with_columns(
+        _ret=only.cast(nw.Int64), _ret_value=nw.when(only).then(nw.col("_sum")).otherwise(0.0),
+        _kept_value=nw.when(only).then(0.0).otherwise(nw.col("_sum")))
+    counts = per_day.select(nw.col("_neg").sum().alias("return_rows"), nw.col("_ret").sum().alias("return_only_days"),
+                            nw.col("_ret_value").sum().alias("return_only_value"),
+                            nw.col("_kept_value").sum().alias("net_value"))
+    ok = ~nw.col("customer_id").is_null() & ~nw.col("date").is_null()
+    rows = lf.select(nw.len().alias("rows_in"), (~ok).cast(nw.Int64).sum().alias("dropped"))
+    return rows.join(counts, how="cross")
+
+
+def drop_customer_days(lf: nw.LazyFrame, days: nw.LazyFrame | None = None) -> nw.LazyFrame:
+    """The rows with a customer id and a date, without those of the customer-days in ``days``
+    (customer_id, ``_occ_day`` as from :func:`return_only_days`, on the same engine)."""
+    tx = lf.filter(~nw.col("customer_id").is_null(), ~nw.col("date").is_null())
+    if days is None:
+        return tx
+    return tx.with_columns(day_number("date").alias("_occ_day")).join(
+        days.select("customer_id", "_occ_day"), on=["customer_id", "_occ_day"], how="anti").drop("_occ_day")
+
+
+# ------------------------------------------------------------------ distributions, exactly
+def histogram(lf: nw.LazyFrame, edges: Sequence[float], column: str = "amount") -> np.ndarray:
+    """Rows per bin of ``edges`` exactly as :func:`numpy.histogram` counts them (bins closed on the
+    left, the last on both sides, values outside left out), from one pass of counts."""
+    x, e = nw.col(column), [float(v) for v in edges]
+    cols = [(x < v).cast(nw.Int64).sum().alias(f"lt{i}") for i, v in enumerate(e[:-1])]
+    row = collect(lf.select(*cols, (x <= e[-1]).cast(nw.Int64).sum().alias("le_last"))).iloc[0]
+    cum = np.array([row[f"lt{i}"] for i in range(len(e) - 1)] + [row["le_last"]], dtype=np.int64)
+    return np.diff(cum).astype(float)
+
+
+_EXACT_ROWS = 100_000   # a window with at most this many values is read as value counts
+_BINS = 64              # bins per pass when narrowing a window
+_MAX_PASSES = 200
+
+
+def _values(lf: nw.LazyFrame, column: str) -> nw.LazyFrame:
+    return lf.select(nw.col(column).cast(F64).alias("v")).filter(~nw.col("v").is_null()).filter(~nw.col("v").is_nan())
+
+
+def _order_statistics(vals: nw.LazyFrame, n: int, lo: float, hi: float, ks: Sequence[int]) -> dict[int, float]:
+    """The k-th smallest values (0-based) of ``vals`` (n values in [lo, hi]) without sorting them:
+    each pass counts the values per bin of a window and keeps the bins holding the wanted ranks,
+    until a window is one value or small enough to read as value counts."""
+    out: dict[int, float] = {}
+    pending = [(lo, hi, 0, n, sorted(set(ks)), 0)]   # window [lo, hi] holds ranks below .. below + m - 1
+    while pending:
+        lo, hi, below, m, wanted, passes = pending.pop()
+        if lo == hi:
+            out.update({k: lo for k in wanted})
+            continue
+        v = nw.col("v")
+        inside = vals.filter(v >= lo, v <= hi)
+        if m <= _EXACT_ROWS or passes >= _MAX_PASSES:
+            counts = collect(inside.group_by("v").agg(nw.len().alias("n")), sort=["v"])
+            ends = below + counts["n"].to_numpy(np.int64).cumsum()
+            out.update({k: float(counts["v"].iloc[int(np.searchsorted(ends, k, side="right"))]) for k in wanted})
+            continue
+        b = nw.lit(0, nw.Int64)
+        for e in lo + (hi - lo) * np.arange(1, _BINS) / _BINS:
+            b = b + (v >= float(e)).cast(nw.Int64)
+        bins = collect(inside.with_columns(b.alias("b")).group_by("b").agg(
+            nw.len().alias("n"), v.min().alias("lo"), v.max().alias("hi")), sort=["b"])
+        sizes = bins["n"].to_numpy(np.int64)
+        ends = below + sizes.cumsum()
+        groups: dict[int, list[int]] = {}
+        for k in wanted:
+            groups.setdefault(int(np.searchsorted(ends, k, side="right")), []).append(k)
+        for i, ks_i in groups.items():
+            pending.append((float(bins["lo"].iloc[i]), float(bins["hi"].iloc[i]), int(ends[i] - sizes[i]),
+                            int(sizes[i]), ks_i, passes + 1))
+    return out
+
+
+def quantiles(lf: nw.LazyFrame, qs: Sequence[float], column: str = "amount") -> list[float]:
+    """Quantiles of the non-null values of ``column`` exactly as pandas' ``quantile`` (numpy's
+    linear interpolation between order statistics) gives them; NaN when there are no values.
+    The order statistics are found by :func:`_order_statistics`, never by sorting the log."""
+    vals = _values(lf, column)
+    head = collect(vals.select(nw.len().alias("n"), nw.col("v").min().alias("lo"), nw.col("v").max().alias("hi")))
+    n = int(head["n"].iloc[0])
+    if n == 0:
+        return [float("nan")] * len(qs)
+    spots = []
+    for q in qs:
+        virtual = (n - 1) * np.float64(q)
+        prev = n - 1 if virtual >= n - 1 else max(int(np.floor(virtual)), 0)
+        spots.append((prev, min(prev + 1, n - 1), np.float64(virtual - np.floor(virtual))
+                      if 0 <= virtual < n - 1 else np.float64(0.0)))
+    stats = _order_statistics(vals, n, float(head["lo"].iloc[0]), float(head["hi"].iloc[0]),
+                              [k for a, b, _ in spots for k in (a, b)])
+    out = []
+    for a, b, t in spots:
+        x, y = np.float64(stats[a]), np.float64(stats[b])
+        diff = y - x
+        out.append(float(y - diff * (1 - t) if t >= 0.5 else x + diff * t))   # numpy's _lerp
+    return out
+
+
+def median(lf: nw.LazyFrame, column: str = "amount") -> float:
+    """The median of the non-null values of ``column`` exactly as pandas' ``median`` gives it (the
+    mean of the two middle values for an even count); NaN when there are no values."""
+    vals = _values(lf, column)
+    head = collect(vals.select(nw.len().alias("n"), nw.col("v").min().alias("lo"), nw.col("v").max().alias("hi")))
+    n = int(head["n"].iloc[0])
+    if n == 0:
+        return float("nan")
+    ks = [(n - 1) // 2, n // 2]
+    stats = _order_statistics(vals, n, float(head["lo"].iloc[0]), float(head["hi"].iloc[0]), ks)
+    return float(stats[ks[0]]) if n % 2 else float((np.float64(stats[ks[0]]) + np.float64(stats[ks[1]])) / 2)

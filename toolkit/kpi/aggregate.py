@@ -101,13 +101,13 @@ def _base_counts(ds, periods: Periods, regions: pd.Series) -> pd.DataFrame:
 def _transaction_stats(ds, periods: Periods, regions: pd.Series, basis: str) -> pd.DataFrame:
     """The transaction columns per (region, k), aggregated by the dataset's engine
     (:func:`toolkit.engine.period_transaction_stats`)."""
-    from toolkit.engine import collect, period_transaction_stats, scan, scan_transactions
+    from toolkit.engine import as_log, collect, engine_of, period_transaction_stats, scan, transaction_log
 
-    engine = getattr(ds, "engine", None)
-    tx = scan_transactions(ds.transactions, engine, extra=("order_id",))
+    tx = as_log(transaction_log(ds), columns=("order_id",))
     reg = None
     if not regions.empty:
-        reg = scan(pd.DataFrame({"customer_id": regions.index.to_numpy(), "region": regions.to_numpy()}), engine)
+        reg = scan(pd.DataFrame({"customer_id": regions.index.to_numpy(), "region": regions.to_numpy()}),
+                   engine_of(tx))
     out = collect(period_transaction_stats(tx, reg, list(periods.edges), basis == "activity"))
     out = out.loc[out["k"].between(0, len(periods) - 1)]
     out["k"] = out["k"].astype(np.int64)
@@ -159,7 +159,7 @@ def period_stats(ds, periods: Periods) -> pd.DataFrame:
         parts.append(_base_counts(ds, periods, regions))
     elif ds.customers is not None and "acquisition_date" in ds.customers.columns:
         parts.append(_base_counts(ds, periods, regions)[["new"]])
-    if ds.transactions is not None:
+    if ds.has("transactions"):
         parts.append(_transaction_stats(ds, periods, regions, basis))
     if ds.marketing_spend is not None:
         parts.append(_spend(ds, periods).to_frame())
@@ -171,9 +171,9 @@ def period_stats(ds, periods: Periods) -> pd.DataFrame:
     out = pd.concat(parts, axis=1)
     out = out.reindex(columns=list(STAT_COLUMNS))
     # Zero, not missing, for counts of a table that exists but had no rows in a cell.
-    have = {"customers": basis == "contractual" or ds.transactions is not None,
+    have = {"customers": basis == "contractual" or ds.has("transactions"),
             "new": ds.customers is not None and "acquisition_date" in ds.customers.columns,
-            "transactions": ds.transactions is not None, "spend": ds.marketing_spend is not None,
+            "transactions": ds.has("transactions"), "spend": ds.marketing_spend is not None,
             "surveys": ds.surveys is not None}
     full = pd.MultiIndex.from_product([sorted(set(out.index.get_level_values(0))), range(len(periods))],
                                       names=["region", "k"])

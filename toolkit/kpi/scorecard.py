@@ -63,8 +63,11 @@ class KPIResult:
 
 def _first_date(ds) -> pd.Timestamp | None:
     cands = []
-    if ds.transactions is not None and len(ds.transactions):
-        cands.append(ds.transactions["date"].min())
+    if ds.has("transactions"):
+        from toolkit.engine import collect, date_bounds, transaction_log
+        first = collect(date_bounds(transaction_log(ds)))["first"].iloc[0]
+        if pd.notna(first):
+            cands.append(pd.Timestamp(first))
     cu = ds.customers
     if cu is not None and "acquisition_date" in cu and cu["acquisition_date"].notna().any():
         cands.append(cu["acquisition_date"].min())
@@ -176,7 +179,7 @@ def build_scorecard(ds, period: str = "Q", alpha: float = 0.05, correction: str 
     first = _first_date(ds)
     notes: list[str] = []
     basis = churn_basis(ds)
-    if basis == "activity" and ds.transactions is not None:
+    if basis == "activity" and ds.has("transactions"):
         notes.append("The dataset has no churn dates: churn is activity-based (a customer active in the previous "
                      "period with no purchase in this one counts as lost).")
     if first is None:

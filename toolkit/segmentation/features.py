@@ -20,9 +20,15 @@ it is used. Definitions (``as_of`` is a calendar day; amounts are net revenue, r
 
 Customer attributes (region, customer type, demographics, explicit churn) are joined from the
 customers table when there is one; customers acquired after the as-of date are left out.
+
+The transactions are a pandas frame or a LazyFrame (e.g. a dataset's ``transaction_log``); the
+per-customer aggregation runs on an engine either way (:mod:`toolkit.engine`).
 """
 from __future__ import annotations
 
+from typing import Any
+
+import narwhals as nw
 import numpy as np
 import pandas as pd
 
@@ -42,13 +48,17 @@ def clip_to_as_of(frame: pd.DataFrame, as_of, column: str = "date") -> pd.DataFr
     return frame.loc[frame[column] < end]
 
 
-def _aggregate(tx: pd.DataFrame, as_of: pd.Timestamp, engine: str | None) -> pd.DataFrame:
+def _aggregate(tx: Any, as_of: pd.Timestamp, engine: str | None) -> pd.DataFrame:
     """Per-customer sums and dates of rows on or before ``as_of``, by the engine
     (:func:`toolkit.engine.segmentation_features`)."""
-    from toolkit.engine import as_day, collect, scan_transactions, segmentation_features
+    from toolkit.engine import as_day, as_log, collect, has_values, segmentation_features
 
-    has_category = "category" in tx.columns and bool(tx["category"].notna().any())
-    lf = scan_transactions(tx, engine, extra=("order_id", "category") if has_category else ("order_id",))
+    if isinstance(tx, pd.DataFrame):
+        has_category = "category" in tx.columns and bool(tx["category"].notna().any())
+    else:
+        tx = as_log(tx, engine)
+        has_category = has_values(tx, "category")
+    lf = as_log(tx, engine, columns=("order_id", "category") if has_category else ("order_id",))
     out = collect(segmentation_features(lf, as_day(as_of), has_category), sort=["customer_id"])
     out = out.set_index("customer_id")
     epoch = pd.Timestamp("1970-01-01")
@@ -65,18 +75,37 @@ def _aggregate(tx: pd.DataFrame, as_of: pd.Timestamp, engine: str | None) -> pd.
                 "last_activity", "revenue_12m", "returns_value", "n_categories"]]
 
 
-def customer_features(transactions: pd.DataFrame, customers: pd.DataFrame | None = None, as_of=None, *,
+def _without_outliers(transactions: Any, engine: str | None = None) -> Any:
+    """The rows the loader did not flag in ``is_outlier`` (all rows without that column)."""
+    from toolkit.engine import as_log, log_columns
+
+    if isinstance(transactions, pd.DataFrame):
+        if "is_outlier" not in transactions.columns:
+            return transactions
+        return transactions.loc[~transactions["is_outlier"].astype(bool)]
+    lf = as_log(transactions, engine)
+    return lf.filter(~nw.col("is_outlier").fill_null(False)) if "is_outlier" in log_columns(lf) else lf
+
+
+def _last_date(transactions: Any, engine: str | None = None) -> pd.Timestamp:
+    from toolkit.engine import as_log, collect, date_bounds
+
+    if isinstance(transactions, pd.DataFrame):
+        return transactions["date"].max()
+    return pd.Timestamp(collect(date_bounds(as_log(transactions, engine)))["last"].iloc[0])
+
+
+def customer_features(transactions: Any, customers: pd.DataFrame | None = None, as_of=None, *,
                       exclude_outliers: bool = False, engine: str | None = None) -> pd.DataFrame:
     """One row per customer (index ``customer_id``): RFM and companion features at ``as_of``.
 
-    ``as_of`` defaults to the last transaction day. With ``exclude_outliers`` rows the loader
-    flagged in ``is_outlier`` are left out. The per-customer aggregation runs on ``engine``
-    (see :mod:`toolkit.engine`).
+    ``transactions`` is a pandas frame or a LazyFrame (anything :func:`toolkit.engine.as_log`
+    accepts). ``as_of`` defaults to the last transaction day. With ``exclude_outliers`` rows the
+    loader flagged in ``is_outlier`` are left out. The per-customer aggregation runs on ``engine``
+    (see :mod:`toolkit.engine`; a LazyFrame stays on its own engine by default).
     """
-    as_of = _day(as_of if as_of is not None else transactions["date"].max())
-    tx = transactions
-    if exclude_outliers and "is_outlier" in tx.columns:
-        tx = tx.loc[~tx["is_outlier"].astype(bool)]
+    as_of = _day(as_of if as_of is not None else _last_date(transactions, engine))
+    tx = _without_outliers(transactions, engine) if exclude_outliers else transactions
     out = _aggregate(tx, as_of, engine)
     out["recency_days"] = (as_of - out["last_purchase"]).dt.days.astype("float64")
     out["tenure_days"] = (as_of - out["first_purchase"]).dt.days.astype("float64")
@@ -117,21 +146,34 @@ def customer_features(transactions: pd.DataFrame, customers: pd.DataFrame | None
     return out.sort_index()
 
 
-def category_revenue(transactions: pd.DataFrame, as_of=None, column: str = "category") -> pd.DataFrame:
-    """Gross purchase revenue per customer and category (customers x categories); empty without categories."""
-    if column not in transactions.columns or transactions[column].isna().all():
-        return pd.DataFrame()
-    tx = transactions if as_of is None else clip_to_as_of(transactions, as_of)
-    tx = tx.loc[tx["amount"] > 0]
+def category_revenue(transactions: Any, as_of=None, column: str = "category", *,
+                     engine: str | None = None) -> pd.DataFrame:
+    """Gross purchase revenue per customer and category (customers x categories); empty without categories.
+
+    ``transactions`` is a pandas frame, or a LazyFrame whose sums the engine computes."""
+    if isinstance(transactions, pd.DataFrame):
+        if column not in transactions.columns or transactions[column].isna().all():
+            return pd.DataFrame()
+        tx = transactions if as_of is None else clip_to_as_of(transactions, as_of)
+        tx = tx.loc[tx["amount"] > 0]
+    else:
+        from toolkit.engine import as_day, as_log, category_amounts, collect, has_values
+
+        lf = as_log(transactions, engine)
+        if not has_values(lf, column):
+            return pd.DataFrame()
+        tx = collect(category_amounts(lf, as_day(as_of) if as_of is not None else None, column))
+        tx = tx.astype({"customer_id": object, column: object})
     return tx.pivot_table(index="customer_id", columns=column, values="amount", aggfunc="sum",
                           fill_value=0.0, observed=True)
 
 
 def features_from_dataset(ds, as_of=None, **kwargs) -> pd.DataFrame:
     """:func:`customer_features` for a loaded :class:`~toolkit.data.Dataset` (``as_of`` defaults to ``ds.as_of``)."""
+    from toolkit.engine import transaction_log
+
     ds.require("transactions")
-    kwargs.setdefault("engine", getattr(ds, "engine", None))
-    return customer_features(ds.transactions, ds.customers, as_of if as_of is not None else ds.as_of, **kwargs)
+    return customer_features(transaction_log(ds), ds.customers, as_of if as_of is not None else ds.as_of, **kwargs)
 
 
 def feature_summary(features: pd.DataFrame,

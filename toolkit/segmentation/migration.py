@@ -14,6 +14,9 @@ combinations matched by exactly one rule), so no customer can be unmatched or cl
 Revenue convention: the revenue of a cell is the net revenue (purchases minus returns) of the
 cell's customers in the period between the dates, from rows dated after ``t0`` up to and including
 ``t1``; it is what the customers who made that move brought in while making it.
+
+The transactions are a pandas frame or a LazyFrame (a dataset's ``transaction_log``), aggregated
+per customer by an engine (:mod:`toolkit.engine`).
 """
 from __future__ import annotations
 
@@ -25,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from toolkit.segmentation.config import ConfigError, load_config
-from toolkit.segmentation.features import customer_features
+from toolkit.segmentation.features import _without_outliers, customer_features
 from toolkit.segmentation.rfm import NO_PURCHASE, UNMATCHED, assign_segments, rfm_scores, segment_order
 
 __all__ = ["NOT_YET", "Migration", "check_partition", "migration_directions", "migration_from_dataset",
@@ -91,7 +94,7 @@ def migration_directions(table: pd.DataFrame, rank: pd.Series) -> pd.DataFrame:
     return cells
 
 
-def segments_at(transactions: pd.DataFrame, customers: pd.DataFrame | None, as_of, rules: Sequence[Mapping],
+def segments_at(transactions: Any, customers: pd.DataFrame | None, as_of, rules: Sequence[Mapping],
                 bins: int = 5, exclude_outliers: bool = False) -> pd.DataFrame:
     """Features, RFM scores and ``rfm_segment`` of every customer known at ``as_of`` (nothing after it)."""
     feats = customer_features(transactions, customers, as_of, exclude_outliers=exclude_outliers)
@@ -138,19 +141,25 @@ class Migration:
         return out
 
 
-def _period_revenue(transactions: pd.DataFrame, t0: pd.Timestamp, t1: pd.Timestamp,
+def _period_revenue(transactions: Any, t0: pd.Timestamp, t1: pd.Timestamp,
                     exclude_outliers: bool) -> pd.Series:
-    tx = transactions
-    if exclude_outliers and "is_outlier" in tx.columns:
-        tx = tx.loc[~tx["is_outlier"].astype(bool)]
+    tx = _without_outliers(transactions) if exclude_outliers else transactions
+    if not isinstance(tx, pd.DataFrame):
+        from toolkit.engine import as_day, as_log, collect, net_revenue
+
+        got = collect(net_revenue(as_log(tx), as_day(t0) + 1, as_day(t1)))
+        return pd.Series(got["amount"].to_numpy(float), index=pd.Index(got["customer_id"].astype(object).to_numpy(),
+                                                                         name="customer_id"), name="amount")
     sel = (tx["date"] >= t0 + pd.Timedelta(days=1)) & (tx["date"] < t1 + pd.Timedelta(days=1))
     return tx.loc[sel].groupby("customer_id")["amount"].sum()
 
 
-def segment_migration(transactions: pd.DataFrame, customers: pd.DataFrame | None, t0, t1,
+def segment_migration(transactions: Any, customers: pd.DataFrame | None, t0, t1,
                       rules: Sequence[Mapping] | None = None, bins: int | None = None,
                       config: Mapping[str, Any] | None = None, exclude_outliers: bool = False) -> Migration:
     """RFM segments at ``t0`` and ``t1`` (calendar days; t0 < t1) and the migration matrices.
+
+    ``transactions`` is a pandas frame or a LazyFrame (see :func:`customer_features`).
 
     ``rules``/``bins`` default to the segmentation config (``config`` or ``config/segmentation.yaml``).
     """
@@ -196,6 +205,8 @@ def segment_migration(transactions: pd.DataFrame, customers: pd.DataFrame | None
 
 def migration_from_dataset(ds, t0, t1=None, config: Mapping[str, Any] | None = None, **kwargs: Any) -> Migration:
     """:func:`segment_migration` for a loaded :class:`~toolkit.data.Dataset` (``t1`` defaults to ``ds.as_of``)."""
+    from toolkit.engine import transaction_log
+
     ds.require("transactions")
-    return segment_migration(ds.transactions, ds.customers, t0, t1 if t1 is not None else ds.as_of,
+    return segment_migration(transaction_log(ds), ds.customers, t0, t1 if t1 is not None else ds.as_of,
                              config=config, **kwargs)

@@ -50,13 +50,15 @@ class Segmentation:
         return self.customers[cols].reset_index()
 
 
-def segment_customers(transactions: pd.DataFrame, customers: pd.DataFrame | None, as_of,
+def segment_customers(transactions: Any, customers: pd.DataFrame | None, as_of,
                       config: Mapping | None = None, *, features: Sequence[str] | None = None,
                       k_range: Sequence[int] | None = None, tier_cutoffs: Sequence[float] | None = None,
                       value: pd.Series | None = None, value_basis: str = "net revenue", seed: int = 0,
                       method: str | None = None, n_bootstrap: int | None = None) -> Segmentation:
     """Every segmentation of the customers at ``as_of`` (nothing after it is used).
 
+    ``transactions`` is a pandas frame or a LazyFrame (a dataset's ``transaction_log``), aggregated
+    per customer by an engine.
     ``features``, ``k_range``, ``tier_cutoffs``, ``method`` and ``n_bootstrap`` override the
     config's ``clustering`` / ``tiers`` settings. ``value`` (e.g. predicted CLV per customer id)
     replaces net revenue as the basis of the value tiers.
@@ -116,11 +118,13 @@ def segment_customers(transactions: pd.DataFrame, customers: pd.DataFrame | None
 
 def segment_dataset(ds, as_of=None, config: Mapping | None = None, **kwargs) -> Segmentation:
     """:func:`segment_customers` for a loaded dataset (``as_of`` defaults to the dataset's)."""
+    from toolkit.engine import transaction_log
+
     ds.require("transactions")
     as_of = pd.Timestamp(as_of).normalize() if as_of is not None else ds.as_of
     if as_of > ds.as_of:
         raise ValueError(f"as_of {as_of.date()} is after the dataset's as-of date {ds.as_of.date()}")
-    return segment_customers(ds.transactions, ds.customers, as_of, config, **kwargs)
+    return segment_customers(transaction_log(ds), ds.customers, as_of, config, **kwargs)
 
 
 def published_clv(run_dir, customer_ids: pd.Index, privacy: bool = True, name: str = "customer_clv",

@@ -7,6 +7,8 @@ revenue by acquisition-quarter cohort over time (the layered "C3" chart).
 """
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -138,19 +140,40 @@ def lorenz_curve(values: pd.Series) -> pd.DataFrame:
     return concentration.lorenz_curve(values, value_name="revenue_share")
 
 
-def cohort_revenue(transactions: pd.DataFrame, first_purchase: pd.Series, as_of=None,
+def _engine_cohort_rows(transactions: Any, first_purchase: pd.Series, as_of, period: str,
+                        cohort: str) -> pd.DataFrame:
+    """Net amount per (``_period``, ``_cohort``) of a LazyFrame's rows, summed by its engine."""
+    from toolkit.engine import as_day, as_log, collect, engine_of, period_cohort_revenue, scan
+
+    lf = as_log(transactions)
+    known = first_purchase.dropna()
+    cohorts = pd.DataFrame({"customer_id": known.index.to_numpy(),
+                            "cohort": pd.to_datetime(known).dt.to_period(cohort).astype(str).to_numpy(object)})
+    got = collect(period_cohort_revenue(lf, scan(cohorts, engine_of(lf)), period,
+                                        as_day(as_of) if as_of is not None else None))
+    offset = {"M": 12, "Q": 4, "Y": 1}[period] * 1970
+    periods = pd.PeriodIndex.from_ordinals(got["period"].to_numpy(np.int64) - offset, freq=period)
+    return pd.DataFrame({"_period": periods, "_cohort": got["cohort"].to_numpy(),
+                         "amount": got["amount"].to_numpy(float)})
+
+
+def cohort_revenue(transactions: Any, first_purchase: pd.Series, as_of=None,
                    period: str = "Q", cohort: str = "Q", complete_only: bool = True) -> pd.DataFrame:
     """Net revenue per period (rows) and acquisition cohort (columns, e.g. ``2024Q1``) up to ``as_of``.
 
     The cohort is the quarter of the customer's first purchase. With ``complete_only`` a last
-    period that ends after ``as_of`` (only partly observed) is left out.
+    period that ends after ``as_of`` (only partly observed) is left out. ``transactions`` is a
+    pandas frame or a LazyFrame, whose sums its engine computes (``period`` "M", "Q" or "Y").
     """
-    tx = transactions
-    if as_of is not None:
-        tx = tx.loc[tx["date"] < pd.Timestamp(as_of).normalize() + pd.Timedelta(days=1)]
-    coh = tx["customer_id"].map(first_purchase)
-    tx = tx.assign(_cohort=coh.dt.to_period(cohort).astype(str), _period=tx["date"].dt.to_period(period))
-    tx = tx.loc[coh.notna()]
+    if isinstance(transactions, pd.DataFrame):
+        tx = transactions
+        if as_of is not None:
+            tx = tx.loc[tx["date"] < pd.Timestamp(as_of).normalize() + pd.Timedelta(days=1)]
+        coh = tx["customer_id"].map(first_purchase)
+        tx = tx.assign(_cohort=coh.dt.to_period(cohort).astype(str), _period=tx["date"].dt.to_period(period))
+        tx = tx.loc[coh.notna()]
+    else:
+        tx = _engine_cohort_rows(transactions, first_purchase, as_of, period, cohort)
     out = tx.pivot_table(index="_period", columns="_cohort", values="amount", aggfunc="sum", fill_value=0.0)
     full = pd.period_range(out.index.min(), out.index.max(), freq=out.index.freq)
     out = out.reindex(full, fill_value=0.0)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from toolkit.engine import as_day, collect, purchasers, transaction_log
 from toolkit.kpi import COMPANY
 from toolkit.swot import evidence as E
 from toolkit.swot.analyst import load_analyst_items
@@ -37,11 +38,12 @@ def _window_bounds(scorecard: pd.DataFrame, label: str) -> tuple[pd.Timestamp, p
 
 
 def _active_ids(ds, bounds) -> pd.Series | None:
-    if ds.transactions is None or bounds is None:
+    """Customers with a purchase (positive amount) from day ``bounds[0]`` to day ``bounds[1]``
+    inclusive, sorted; aggregated by the dataset's engine."""
+    if bounds is None or not ds.has("transactions"):
         return None
-    tx = ds.transactions
-    sel = tx["date"].between(bounds[0], bounds[1] + pd.Timedelta(days=1), inclusive="left") & (tx["amount"] > 0)
-    return pd.Series(tx.loc[sel, "customer_id"].unique())
+    ids = collect(purchasers(transaction_log(ds), as_day(bounds[0]), as_day(bounds[1])), sort=["customer_id"])
+    return pd.Series(ids["customer_id"].astype(object).to_numpy())
 
 
 def collect_evidence(ds, scorecard: pd.DataFrame, window: str = "L12M", previous: str = "P12M",

@@ -31,7 +31,8 @@ overview = dq.table_overview(ds)
 show_table(overview, "Tables loaded from the dataset spec",
            units={"rows": "count", "customers": "distinct customer ids", "first date / last date": "calendar date"})
 say("Dataset **{title}** provides {n} of the six model tables ({names}); the analysis date (as-of) is "
-    "**{as_of}**.", title=ds.title, n=len(ds.tables), names=", ".join(ds.tables), as_of=str(ds.as_of.date()))
+    "**{as_of}**.", title=ds.title, n=len(ds.table_names), names=", ".join(ds.table_names),
+    as_of=str(ds.as_of.date()))
 '''),
 ("md", '''
 ## Rows dropped, repaired or flagged
@@ -71,10 +72,10 @@ else:
 ("code", '''
 if ds.has("transactions"):
     dq.plot_amounts(ds, ds.currency)
-    amt = ds.transactions["amount"]
+    amt = dq.amount_summary(ds)
     say("Row amounts: median {med:,.2f}, 99th percentile {p99:,.2f}, {neg} negative rows (returns) "
-        "worth {negsum:,.2f} in total.", med=amt.median(), p99=amt.quantile(0.99),
-        neg=fmt_int((amt < 0).sum()), negsum=amt[amt < 0].sum())
+        "worth {negsum:,.2f} in total.", med=amt["median"], p99=amt["p99"],
+        neg=fmt_int(amt["negative_rows"]), negsum=amt["negative_value"])
 if ds.has("customers"):
     for col, counts_ in dq.categorical_profile(ds, "customers").items():
         dq.plot_counts(counts_, f"Customers by {col.replace('_', ' ')}", col.replace("_", " ").capitalize())
@@ -92,7 +93,7 @@ else:
 out.table("load_report", rules, description="Rows dropped, repaired or flagged per loading rule")
 out.table("table_overview", overview.reset_index(), description="Tables loaded")
 out.metrics("data_quality", {
-    "dataset": ds.name, "as_of": str(ds.as_of.date()), "tables": list(ds.tables),
+    "dataset": ds.name, "as_of": str(ds.as_of.date()), "tables": list(ds.table_names),
     "rows_read": int(read), "rows_dropped": int(dropped),
     "rows_dropped_share": float(dropped / max(read, 1)),
 }, description="Headline data-quality figures")

@@ -24,9 +24,10 @@ import pandas as pd
 
 import toolkit.segmentation as sg
 from toolkit.data import load_dataset
+from toolkit.engine import collect
 from toolkit.plotting import apply_style
 from toolkit.privacy import protect
-from toolkit.quality import rule_summary
+from toolkit.quality import rule_summary, transaction_summary
 from toolkit.reporting import fmt_int, fmt_pct, say, show_table
 from toolkit.results import RunResults
 from toolkit.segmentation import plots as sp
@@ -66,18 +67,18 @@ rules = rules.loc[rules["table"].isin(["transactions", "customers"])]
 show_table(rules[["table", "rule", "action", "rows", "column", "detail"]],
            "What loading did to the transactions and customers", units={"rows": "source rows"}, index=False)
 rep = ds.report
-tx = ds.transactions
-neg = tx["amount"] < 0
+tx = ds.transaction_log  # the rows stay in the engine; only totals and per-customer results come back
+totals = transaction_summary(ds)
 no_id = rep.count("transactions", "no_customer_id") + rep.count("transactions", "missing_ids")
 say("Transactions: **{rows}** rows kept. Rows without a customer id (not attributable, left out): **{no_id}**. "
     "Exact duplicates: **{dups}** ({dup_action}). Rows with a negative amount — returns and cancelled "
     "invoices, kept as negative net revenue: **{neg_rows}**{neg_value}. Unusually large rows flagged but "
     "kept: **{outl}**.",
-    rows=fmt_int(len(tx)), no_id=fmt_int(no_id), dups=fmt_int(rep.count("transactions", "duplicates")),
+    rows=fmt_int(totals["rows"]), no_id=fmt_int(no_id), dups=fmt_int(rep.count("transactions", "duplicates")),
     dup_action="kept: the spec treats them as genuine repeat lines"
     if (rules.loc[rules["rule"] == "duplicates", "action"] == "kept").any() else "dropped",
-    neg_rows=fmt_int(neg.sum()),
-    neg_value=f", together {-tx.loc[neg, 'amount'].sum():,.0f} {cur}" if neg.any() else "",
+    neg_rows=fmt_int(totals["negative_rows"]),
+    neg_value=f", together {-totals['negative_value']:,.0f} {cur}" if totals["negative_rows"] else "",
     outl=fmt_int(rep.count("transactions", "outliers")))
 other = rules.loc[(rules["table"] == "transactions") & ~rules["rule"].isin(
     ["no_customer_id", "missing_ids", "duplicates", "returns", "outliers"]) & (rules["action"] == "dropped")]
@@ -95,8 +96,9 @@ last purchase.
 ("code", '''
 clv = None
 if tier_value == "clv":
-    clv = sg.published_clv(run_dir, pd.Index(ds.customers["customer_id"] if ds.has("customers")
-                                                      else tx["customer_id"].unique()), privacy)
+    ids = (ds.customers["customer_id"] if ds.has("customers")
+           else collect(tx.select("customer_id").unique(), sort=["customer_id"])["customer_id"])
+    clv = sg.published_clv(run_dir, pd.Index(ids), privacy)
     if clv is None:
         say("Value tiers by predicted CLV were asked for, but this run has no published `customer_clv` table; "
             "the tiers use net revenue instead.")
@@ -161,9 +163,9 @@ rank = segment_rank(grid)
 mig = None
 if int(migration_days) <= 0:
     say("`migration_days` is {d}: it must be positive for a segment migration.", d=migration_days)
-elif T0 < tx["date"].min().normalize():
+elif T0 < totals["first_date"].normalize():
     say("The transactions start on {first}, so there are no segments on {t0} to compare with; choose a smaller "
-        "`migration_days` (now {d}).", first=str(tx["date"].min().date()), t0=str(T0.date()), d=migration_days)
+        "`migration_days` (now {d}).", first=str(totals["first_date"].date()), t0=str(T0.date()), d=migration_days)
 else:
     mig = migration_from_dataset(ds, T0, T1, config=cfg)
     D0, D1 = str(T0.date()), str(T1.date())
@@ -427,7 +429,7 @@ sp.plot_lorenz(sg.lorenz_curve(values), g)
 say("The top 10% of customers bring **{d1}** of net revenue and the top 20% **{t20}**; the Gini coefficient "
     "is **{g:.2f}**.", d1=fmt_pct(dec["revenue_share"].iloc[0]), t20=fmt_pct(top20), g=g)
 coh = sg.cohort_revenue(tx, cust["first_purchase"], seg.as_of, period="Q" if
-                        (seg.as_of - tx["date"].min()).days > 3 * 365 else "M")
+                        (seg.as_of - totals["first_date"]).days > 3 * 365 else "M")
 sp.plot_cohorts(coh, cur)
 last, first_cohort = coh.iloc[-1], coh.columns[0]
 say("In the last complete period ({per}) the first cohort ({c0}) still brought {s0} of net revenue.",

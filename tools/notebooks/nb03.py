@@ -34,6 +34,7 @@ from toolkit.clv.cashflow import cash_flow_table, customer_margin, period_purcha
 from toolkit.clv.scorecard import holdout_scorecard
 from toolkit.clv.units import continuous_rate, normalize_unit, period_rate, periods_per_year, unit_name
 from toolkit.data import load_dataset
+from toolkit.engine import transaction_totals
 from toolkit.plotting import apply_style
 from toolkit.privacy import protect
 from toolkit.reporting import fmt_int, fmt_money, fmt_pct, say, show_table
@@ -79,11 +80,11 @@ purchases.
 ## Data used
 '''),
 ("code", '''
-log = cr.purchase_occasions(ds.transactions)
-tx = log.transactions
+log = cr.purchase_occasions(ds.transaction_log)  # counted by the engine; the rows stay there
 OBS = pd.Timestamp(observation_end).normalize() if observation_end else pd.Timestamp(ds.as_of).normalize()
-tx = tx.loc[pd.to_datetime(tx["date"]).dt.normalize() <= OBS]
-first_tx = pd.to_datetime(tx["date"]).min().normalize()
+tx = cr.purchases_until(log.transactions, OBS)
+totals = transaction_totals(tx)
+first_tx = totals["first_date"].normalize()
 CAL = pd.Timestamp(calibration_end).normalize() if calibration_end else ho.default_calibration_end(first_tx, OBS)
 if not first_tx < CAL < OBS:
     raise ValueError(f"calibration_end {CAL.date()} must lie between the first transaction ({first_tx.date()}) "
@@ -93,7 +94,7 @@ rfm = rfm_summary(tx, OBS, None, UNIT)
 hold_len = float(rfm_cal["duration_holdout"].iloc[0])
 say("Transactions from **{first}** to **{obs}**: {rows} rows of {n} customers, {occ} purchase occasions (an "
     "occasion is a customer-day: several invoices on one day count once, their amounts are added). Time is "
-    "measured in **{units}**.", first=str(first_tx.date()), obs=str(OBS.date()), rows=fmt_int(len(tx)),
+    "measured in **{units}**.", first=str(first_tx.date()), obs=str(OBS.date()), rows=fmt_int(totals["rows"]),
     n=fmt_int(len(rfm)), occ=fmt_int(rfm["frequency"].sum() + len(rfm)), units=UNITS)
 say("Calibration period: up to **{cal}**; holdout: the following **{h:.1f} {units}** to {obs}{why}. "
     "{nc} customers made their first purchase in the calibration period; they are the ones the models are "
@@ -110,9 +111,9 @@ else:
 for note in log.notes:
     if "only returns" not in note:
         say("- {n}", n=note)
-if "is_outlier" in tx.columns and tx["is_outlier"].any():
+if totals["outlier_rows"]:
     say("The loader flagged {k} unusually large rows and kept them; they enter the spend model as recorded.",
-        k=fmt_int(tx["is_outlier"].sum()))
+        k=fmt_int(totals["outlier_rows"]))
 '''),
 ("md", '''
 ## Models fitted on the calibration period
