@@ -26,10 +26,11 @@ def _period_start(dates: pd.Series, freq: str) -> pd.Series:
     return pd.to_datetime(dates).dt.to_period(_FREQ[freq]).dt.start_time
 
 
-def _lazy_order_groups(transactions: Any, by: str | None,
-                       customers: pd.DataFrame | None) -> tuple[pd.DataFrame, int]:
+def _order_groups(transactions: Any, by: str | None,
+                  customers: pd.DataFrame | None) -> tuple[pd.DataFrame, int]:
     """customers, orders and revenue per group of ``by`` (or one group), and the span of the data in
-    days, from a LazyFrame aggregated by its engine (:func:`toolkit.engine.order_groups`)."""
+    days, aggregated by the engine (:func:`toolkit.engine.order_groups`) from a pandas frame or a
+    LazyFrame."""
     from toolkit.engine import as_log, collect, date_bounds, engine_of, order_groups, scan
 
     lf = as_log(transactions)
@@ -37,10 +38,14 @@ def _lazy_order_groups(transactions: Any, by: str | None,
     span = (pd.Timestamp(bounds["last"]) - pd.Timestamp(bounds["first"])).days + 1
     groups = scan(customers[["customer_id", by]], engine_of(lf)) if by else None
     key = by or "_all"
-    out = collect(order_groups(lf, groups, by)).sort_values(key, kind="stable", na_position="last")
+    out = collect(order_groups(lf, groups, by))
     out[key] = out[key].astype(object).where(out[key].notna(), np.nan)
-    out = out.set_index(key)[["customers", "orders", "revenue"]].astype(
-        {"customers": np.int64, "orders": np.int64, "revenue": np.float64})
+    if by:   # the column's type, as a left join gives it (customers without a value: NaN)
+        like = customers[by] if out[key].notna().all() else customers[by].iloc[:0].reindex([0])
+        out[key] = out[key].astype(like.dtype)
+    out = out.sort_values(key, kind="stable", na_position="last").set_index(key)
+    out = out[["customers", "orders", "revenue"]].astype({"customers": np.int64, "orders": np.int64,
+                                                          "revenue": np.float64})
     return out, span
 
 
@@ -54,27 +59,12 @@ def formula_cltv(transactions: Any, lifespan: float | Mapping[str, float] | pd.S
     ``period`` ("D", "W", "M", "Q", "Y"; lengths as in rfm_summary) over the span of the data.
     ``lifespan`` is in the same periods: one number, or one per group when ``by`` names a
     column of ``customers`` (e.g. "region"). Typical lifespan: 1 / yearly churn rate.
-    ``transactions`` is a pandas frame, or a LazyFrame whose orders its engine aggregates.
+    ``transactions`` is a pandas frame or a LazyFrame; the engine aggregates the orders.
     """
     days = unit_days(period)
     if by is not None and (customers is None or by not in customers.columns):
         raise ValueError(f"grouping by {by!r} needs a customers table with that column")
-    if isinstance(transactions, pd.DataFrame):
-        tx = transactions
-        span = (pd.to_datetime(tx["date"]).max() - pd.to_datetime(tx["date"]).min()).days + 1
-        d = pd.DataFrame({"customer_id": tx["customer_id"].to_numpy(),
-                          "day": pd.to_datetime(tx["date"]).dt.normalize().to_numpy(),
-                          "amount": tx["amount"].to_numpy(float)})
-        d["order"] = tx["order_id"].to_numpy() if "order_id" in tx.columns else None
-        if by is not None:
-            d = d.merge(customers[["customer_id", by]], on="customer_id", how="left")
-        keys = [by] if by else []
-        order_key = ["customer_id", "order"] if "order_id" in tx.columns else ["customer_id", "day"]
-        orders = d.groupby(keys + order_key, dropna=False)["amount"].sum().reset_index()
-        g = (orders.groupby(keys, dropna=False) if keys else orders.assign(_all="all").groupby("_all"))
-        out = g.agg(customers=("customer_id", "nunique"), orders=("amount", "size"), revenue=("amount", "sum"))
-    else:
-        out, span = _lazy_order_groups(transactions, by, customers)
+    out, span = _order_groups(transactions, by, customers)
     n_periods = span / days
     out["periods"] = n_periods
     out["purchase_frequency"] = out["orders"] / out["customers"] / n_periods

@@ -123,6 +123,14 @@ def _ratio(frame: pd.DataFrame) -> pd.Series:
     return pd.Series(frame["weighted"].to_numpy(float) / frame["amount"].to_numpy(float), index=index)
 
 
+def _with_date(transactions: Any) -> Any:
+    """A pandas frame without a ``date`` column gets an empty one: :func:`~toolkit.engine.as_log`
+    needs it, the margins never read it."""
+    if isinstance(transactions, pd.DataFrame) and "date" not in transactions.columns:
+        return transactions.assign(date=pd.NaT)
+    return transactions
+
+
 def customer_margin(customer_ids: pd.Index, margin: float = 0.3, transactions: Any = None,
                     category_margins: dict | None = None, customers: pd.DataFrame | None = None,
                     margin_column: str | None = None) -> tuple[pd.Series, str]:
@@ -136,7 +144,8 @@ def customer_margin(customer_ids: pd.Index, margin: float = 0.3, transactions: A
       amount > 0); categories not listed get ``margin``;
     * otherwise ``margin`` for everyone.
 
-    ``transactions`` is a pandas frame, or a LazyFrame whose weighted sums its engine computes.
+    ``transactions`` is a pandas frame or a LazyFrame; the engine computes the weighted sums. A
+    pandas frame needs no ``date`` column (margins do not depend on it).
     """
     from toolkit.engine import as_log, collect, engine_of, has_values, log_columns, scan, weighted_rate
 
@@ -144,9 +153,7 @@ def customer_margin(customer_ids: pd.Index, margin: float = 0.3, transactions: A
     if not 0 <= float(margin) <= 1:
         raise ValueError(f"margin is a share of revenue between 0 and 1, not {margin!r}")
     flat = pd.Series(float(margin), index=ids, name="margin")
-    lazy = transactions is not None and not isinstance(transactions, pd.DataFrame)
-    lf = as_log(transactions) if lazy else None
-    tx_columns = log_columns(lf) if lazy else (list(transactions.columns) if transactions is not None else [])
+    lf = as_log(_with_date(transactions)) if transactions is not None and (margin_column or category_margins) else None
     if margin_column:
         if customers is not None and margin_column in customers.columns:
             m = customers.drop_duplicates("customer_id").set_index("customer_id")[margin_column].astype(float)
@@ -155,45 +162,27 @@ def customer_margin(customer_ids: pd.Index, margin: float = 0.3, transactions: A
             return (out.fillna(float(margin)).rename("margin"),
                     f"margin per customer from column {margin_column!r} of the customer table"
                     + (f" ({missing} customers without a value get {margin:.0%})" if missing else ""))
-        if margin_column in tx_columns:
-            if lazy:
-                out = _ratio(collect(weighted_rate(lf, nw.col(margin_column)))).reindex(ids)
-            else:
-                tx = transactions.loc[transactions["amount"] > 0]
-                w = tx["amount"] * tx[margin_column].astype(float)
-                out = (w.groupby(tx["customer_id"]).sum() / tx["amount"].groupby(tx["customer_id"]).sum()).reindex(ids)
+        if lf is not None and margin_column in log_columns(lf):
+            out = _ratio(collect(weighted_rate(lf, nw.col(margin_column)))).reindex(ids)
             return (out.fillna(float(margin)).rename("margin"),
                     f"margin per customer: revenue-weighted mean of column {margin_column!r} over their purchases")
         raise ValueError(f"margin_column {margin_column!r} is neither a customer-table nor a transactions column")
     if category_margins:
-        if lazy:
-            has_category = has_values(lf, "category")
-        else:
-            has_category = (transactions is not None and "category" in transactions.columns
-                            and not transactions["category"].isna().all())
-        if not has_category:
+        if lf is None or not has_values(lf, "category"):
             return flat, (f"one margin of {margin:.0%} for everyone (category margins were given, but the "
                           "transactions have no product category)")
         bad = {k: v for k, v in category_margins.items() if not 0 <= float(v) <= 1}
         if bad:
             raise ValueError(f"category margins must be shares between 0 and 1: {bad}")
         rates = {str(k): float(v) for k, v in category_margins.items()}
-        if lazy:
-            cat = nw.col("category").cast(nw.String)
-            table = scan(pd.DataFrame({"_category": list(rates), "_rate": list(rates.values())}), engine_of(lf))
-            rows = lf.with_columns(cat.alias("_category")).join(table, on="_category", how="left")
-            out = _ratio(collect(weighted_rate(rows, nw.col("_rate").fill_null(float(margin)))))
-            bought = collect(lf.filter(nw.col("amount") > 0, ~nw.col("category").is_null())
-                             .select(cat.alias("category")).unique())["category"]
-            unknown = sorted(set(bought.astype(str)) - set(rates))
-            out = out.reindex(ids).fillna(float(margin))
-        else:
-            tx = transactions.loc[transactions["amount"] > 0]
-            rate = tx["category"].astype(str).map(rates)
-            unknown = sorted(set(tx.loc[rate.isna(), "category"].dropna().astype(str)))
-            rate = rate.fillna(float(margin))
-            out = ((tx["amount"] * rate).groupby(tx["customer_id"]).sum()
-                   / tx["amount"].groupby(tx["customer_id"]).sum()).reindex(ids).fillna(float(margin))
+        cat = nw.col("category").cast(nw.String)
+        table = scan(pd.DataFrame({"_category": list(rates), "_rate": list(rates.values())}), engine_of(lf))
+        rows = lf.with_columns(cat.alias("_category")).join(table, on="_category", how="left")
+        out = _ratio(collect(weighted_rate(rows, nw.col("_rate").fill_null(float(margin)))))
+        bought = collect(lf.filter(nw.col("amount") > 0, ~nw.col("category").is_null())
+                         .select(cat.alias("category")).unique())["category"]
+        unknown = sorted(set(bought.astype(str)) - set(rates))
+        out = out.reindex(ids).fillna(float(margin))
         text = ("margin per customer: revenue-weighted over the product categories they bought ("
                 + ", ".join(f"{k} {float(v):.0%}" for k, v in category_margins.items()) + ")")
         if unknown:

@@ -66,38 +66,45 @@ def purchase_occasions(transactions: Any) -> PurchaseLog:
     A return is not a purchase: counted as an occasion it would add a "repeat purchase" with
     negative spend. Returns on a day with purchases stay (they net against that day's amount).
     Zero amounts are purchases (free items). Rows without a customer id or date are left out.
-    ``transactions`` is a pandas frame, or a LazyFrame (e.g. a dataset's ``transaction_log``):
-    then the counts are computed by its engine and the log's ``transactions`` is a LazyFrame.
+    ``transactions`` is a pandas frame or a LazyFrame (e.g. a dataset's ``transaction_log``); the
+    engine counts and selects either way. The log's ``transactions`` are the kept rows in the form
+    given: a LazyFrame, or the pandas frame's own rows (its columns, types, index and order). The
+    return-only customer-days (one row each) come back once, so every later query of the kept rows
+    anti-joins that small table.
     """
-    if not isinstance(transactions, pd.DataFrame):
-        return _lazy_purchase_occasions(transactions)
-    tx = transactions
-    ok = tx["customer_id"].notna() & tx["date"].notna()
-    tx = tx.loc[ok]
-    amount = tx["amount"].to_numpy(float)
-    day = pd.to_datetime(tx["date"]).dt.normalize()
-    key = pd.DataFrame({"c": tx["customer_id"].to_numpy(), "d": day.to_numpy()})
-    day_max = pd.Series(amount).groupby([key["c"], key["d"]]).transform("max").to_numpy()
-    ret_only = day_max < 0
-    n_days = int(key.loc[ret_only].drop_duplicates().shape[0]) if ret_only.any() else 0
-    kept = tx.loc[~ret_only]
-    log = PurchaseLog(kept, int(len(transactions)), int((amount < 0).sum()), n_days,
-                      float(amount[ret_only].sum()), float(kept["amount"].sum()))
-    return _with_notes(log, int((~ok).sum()))
+    from toolkit.engine import collect, drop_customer_days, engine_of, occasion_counts, return_only_days, scan
 
-
-def _lazy_purchase_occasions(transactions: Any) -> PurchaseLog:
-    """:func:`purchase_occasions` by the engine: the return-only customer-days (one row each) come
-    back once, so every later query of the kept rows anti-joins that small table."""
-    from toolkit.engine import (as_log, collect, drop_customer_days, engine_of, occasion_counts, return_only_days,
-                                scan)
-
-    lf = as_log(transactions)
+    lf, frame = _engine_rows(transactions)
     c = collect(occasion_counts(lf)).iloc[0]
     days = scan(collect(return_only_days(lf)), engine_of(lf)) if int(c["return_only_days"]) else None
-    log = PurchaseLog(drop_customer_days(lf, days), int(c["rows_in"]), int(c["return_rows"]),
+    log = PurchaseLog(_rows_kept(drop_customer_days(lf, days), frame), int(c["rows_in"]), int(c["return_rows"]),
                       int(c["return_only_days"]), float(c["return_only_value"]), float(c["net_value"]))
     return _with_notes(log, int(c["dropped"]))
+
+
+_ROW = "_custkit_row"   # a pandas frame's row positions, carried through an engine query
+
+
+def _engine_rows(transactions: Any) -> tuple[Any, pd.DataFrame | None]:
+    """``transactions`` as a LazyFrame (:func:`~toolkit.engine.as_log`) and the pandas frame they came
+    from (None for anything else). A frame's rows carry their position in ``_ROW`` and only the
+    model's columns are scanned: :func:`_rows_kept` takes the rows a query keeps back out of the frame."""
+    from toolkit.engine import as_log
+
+    if isinstance(transactions, pd.DataFrame):
+        rows = transactions.assign(**{_ROW: np.arange(len(transactions), dtype=np.int64)})
+        return as_log(rows, columns=(_ROW,)), transactions
+    return as_log(transactions), None
+
+
+def _rows_kept(kept: Any, frame: pd.DataFrame | None) -> Any:
+    """The rows of the LazyFrame ``kept`` (a query of :func:`_engine_rows`' LazyFrame): as they are,
+    or for a pandas ``frame`` its own rows, in their original order."""
+    from toolkit.engine import collect
+
+    if frame is None:
+        return kept
+    return frame.iloc[collect(kept.select(_ROW), sort=[_ROW])[_ROW].to_numpy(np.int64)]
 
 
 def _with_notes(log: PurchaseLog, dropped: int) -> PurchaseLog:
@@ -111,12 +118,12 @@ def _with_notes(log: PurchaseLog, dropped: int) -> PurchaseLog:
 
 
 def purchases_until(transactions: Any, end) -> Any:
-    """The rows dated on or before the day ``end``: a pandas frame or a LazyFrame, as given."""
-    if isinstance(transactions, pd.DataFrame):
-        return transactions.loc[pd.to_datetime(transactions["date"]).dt.normalize() <= pd.Timestamp(end).normalize()]
-    from toolkit.engine import as_day, as_log, day_number
+    """The rows dated on or before the day ``end``, selected by the engine: a pandas frame (its own
+    rows) or a LazyFrame, as given."""
+    from toolkit.engine import as_day, day_number
 
-    return as_log(transactions).filter(day_number("date") <= as_day(end))
+    lf, frame = _engine_rows(transactions)
+    return _rows_kept(lf.filter(day_number("date") <= as_day(end)), frame)
 
 
 # --------------------------------------------------------------------------------- model fitting
@@ -176,25 +183,19 @@ def fit_spend_model(rfm: pd.DataFrame, **fit_options) -> GammaGamma:
 
 
 def first_purchase_amount(transactions: Any, observation_end=None) -> pd.Series:
-    """Net amount of each customer's first purchase day (up to ``observation_end``); from a pandas
-    frame, or a LazyFrame summed by its engine."""
-    if not isinstance(transactions, pd.DataFrame):
-        from toolkit.engine import as_day, as_log, collect, first_day_amount
+    """Net amount of each customer's first purchase day (up to ``observation_end``), summed by the
+    engine; ``transactions`` is a pandas frame (the result then has its id and amount types) or a
+    LazyFrame."""
+    from toolkit.engine import as_day, as_log, collect, first_day_amount
 
-        last_d = as_day(observation_end) if observation_end is not None else None
-        got = collect(first_day_amount(as_log(transactions), last_d), sort=["customer_id"])
-        index = pd.Index(got["customer_id"].astype(object).to_numpy(), name="customer_id")
-        return pd.Series(got["amount"].to_numpy(float), index=index, name="first_amount")
-    tx = transactions
-    day = pd.to_datetime(tx["date"]).dt.normalize()
-    if observation_end is not None:
-        keep = day <= pd.Timestamp(observation_end)
-        tx, day = tx.loc[keep], day.loc[keep]
-    first = day.groupby(tx["customer_id"]).transform("min")
-    on_first = (day == first).to_numpy()
-    out = tx.loc[on_first].groupby("customer_id")["amount"].sum()
-    out.name = "first_amount"
-    return out
+    last_d = as_day(observation_end) if observation_end is not None else None
+    got = collect(first_day_amount(as_log(transactions), last_d))
+    ids, amounts = got["customer_id"].astype(object).to_numpy(), got["amount"].astype(float)
+    if isinstance(transactions, pd.DataFrame):   # the types a group-by of the frame gives (integer sums are exact)
+        ids = got["customer_id"].astype(transactions["customer_id"].dtype).infer_objects()
+        amounts = amounts.astype(transactions["amount"].dtype)
+    out = pd.Series(amounts.to_numpy(), index=pd.Index(ids, name="customer_id"), name="first_amount")
+    return out.sort_index(kind="stable")
 
 
 def expected_spend(spend_model: GammaGamma, rfm: pd.DataFrame,

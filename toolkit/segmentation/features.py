@@ -21,8 +21,8 @@ it is used. Definitions (``as_of`` is a calendar day; amounts are net revenue, r
 Customer attributes (region, customer type, demographics, explicit churn) are joined from the
 customers table when there is one; customers acquired after the as-of date are left out.
 
-The transactions are a pandas frame or a LazyFrame (e.g. a dataset's ``transaction_log``); the
-per-customer aggregation runs on an engine either way (:mod:`toolkit.engine`).
+The transactions are a pandas frame or a LazyFrame (e.g. a dataset's ``transaction_log``); every
+aggregation of them runs on an engine either way (:mod:`toolkit.engine`).
 """
 from __future__ import annotations
 
@@ -42,23 +42,16 @@ def _day(as_of) -> pd.Timestamp:
     return pd.Timestamp(as_of).normalize()
 
 
-def clip_to_as_of(frame: pd.DataFrame, as_of, column: str = "date") -> pd.DataFrame:
-    """Rows dated on or before the as-of day (any time of that day)."""
-    end = _day(as_of) + pd.Timedelta(days=1)
-    return frame.loc[frame[column] < end]
-
-
 def _aggregate(tx: Any, as_of: pd.Timestamp, engine: str | None) -> pd.DataFrame:
     """Per-customer sums and dates of rows on or before ``as_of``, by the engine
     (:func:`toolkit.engine.segmentation_features`)."""
-    from toolkit.engine import as_day, as_log, collect, has_values, segmentation_features
+    from toolkit.engine import as_day, as_log, collect, has_values, log_columns, segmentation_features
 
-    if isinstance(tx, pd.DataFrame):
-        has_category = "category" in tx.columns and bool(tx["category"].notna().any())
-    else:
-        tx = as_log(tx, engine)
-        has_category = has_values(tx, "category")
-    lf = as_log(tx, engine, columns=("order_id", "category") if has_category else ("order_id",))
+    lf = as_log(tx, engine)
+    if "order_id" not in log_columns(lf):
+        raise KeyError("transactions lack columns ['order_id']")
+    has_category = has_values(lf, "category")
+    lf = as_log(lf, engine, columns=("order_id", "category") if has_category else ("order_id",))
     out = collect(segmentation_features(lf, as_day(as_of), has_category), sort=["customer_id"])
     out = out.set_index("customer_id")
     epoch = pd.Timestamp("1970-01-01")
@@ -76,22 +69,18 @@ def _aggregate(tx: Any, as_of: pd.Timestamp, engine: str | None) -> pd.DataFrame
 
 
 def _without_outliers(transactions: Any, engine: str | None = None) -> Any:
-    """The rows the loader did not flag in ``is_outlier`` (all rows without that column)."""
+    """The rows the loader did not flag in ``is_outlier`` (all rows without that column), as a
+    LazyFrame on ``engine``."""
     from toolkit.engine import as_log, log_columns
 
-    if isinstance(transactions, pd.DataFrame):
-        if "is_outlier" not in transactions.columns:
-            return transactions
-        return transactions.loc[~transactions["is_outlier"].astype(bool)]
     lf = as_log(transactions, engine)
-    return lf.filter(~nw.col("is_outlier").fill_null(False)) if "is_outlier" in log_columns(lf) else lf
+    flagged = nw.col("is_outlier").fill_null(False).cast(nw.Boolean)
+    return lf.filter(~flagged) if "is_outlier" in log_columns(lf) else lf
 
 
 def _last_date(transactions: Any, engine: str | None = None) -> pd.Timestamp:
     from toolkit.engine import as_log, collect, date_bounds
 
-    if isinstance(transactions, pd.DataFrame):
-        return transactions["date"].max()
     return pd.Timestamp(collect(date_bounds(as_log(transactions, engine)))["last"].iloc[0])
 
 
@@ -150,20 +139,17 @@ def category_revenue(transactions: Any, as_of=None, column: str = "category", *,
                      engine: str | None = None) -> pd.DataFrame:
     """Gross purchase revenue per customer and category (customers x categories); empty without categories.
 
-    ``transactions`` is a pandas frame, or a LazyFrame whose sums the engine computes."""
-    if isinstance(transactions, pd.DataFrame):
-        if column not in transactions.columns or transactions[column].isna().all():
-            return pd.DataFrame()
-        tx = transactions if as_of is None else clip_to_as_of(transactions, as_of)
-        tx = tx.loc[tx["amount"] > 0]
-    else:
-        from toolkit.engine import as_day, as_log, category_amounts, collect, has_values
+    ``transactions`` is a pandas frame (ids and categories then keep its types) or a LazyFrame;
+    the engine computes the sums."""
+    from toolkit.engine import as_day, as_log, category_amounts, collect, has_values
 
-        lf = as_log(transactions, engine)
-        if not has_values(lf, column):
-            return pd.DataFrame()
-        tx = collect(category_amounts(lf, as_day(as_of) if as_of is not None else None, column))
-        tx = tx.astype({"customer_id": object, column: object})
+    lf = as_log(transactions, engine)
+    if not has_values(lf, column):
+        return pd.DataFrame()
+    tx = collect(category_amounts(lf, as_day(as_of) if as_of is not None else None, column))
+    keys = ["customer_id", column]
+    tx = tx.astype(transactions.dtypes[keys].to_dict() if isinstance(transactions, pd.DataFrame)
+                   else dict.fromkeys(keys, object))
     return tx.pivot_table(index="customer_id", columns=column, values="amount", aggfunc="sum",
                           fill_value=0.0, observed=True)
 

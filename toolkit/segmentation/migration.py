@@ -143,15 +143,13 @@ class Migration:
 
 def _period_revenue(transactions: Any, t0: pd.Timestamp, t1: pd.Timestamp,
                     exclude_outliers: bool) -> pd.Series:
-    tx = _without_outliers(transactions) if exclude_outliers else transactions
-    if not isinstance(tx, pd.DataFrame):
-        from toolkit.engine import as_day, as_log, collect, net_revenue
+    """Net revenue per customer of the rows dated after ``t0`` up to and including ``t1``, summed by the engine."""
+    from toolkit.engine import as_day, as_log, collect, net_revenue
 
-        got = collect(net_revenue(as_log(tx), as_day(t0) + 1, as_day(t1)))
-        return pd.Series(got["amount"].to_numpy(float), index=pd.Index(got["customer_id"].astype(object).to_numpy(),
-                                                                         name="customer_id"), name="amount")
-    sel = (tx["date"] >= t0 + pd.Timedelta(days=1)) & (tx["date"] < t1 + pd.Timedelta(days=1))
-    return tx.loc[sel].groupby("customer_id")["amount"].sum()
+    tx = _without_outliers(transactions) if exclude_outliers else transactions
+    got = collect(net_revenue(as_log(tx), as_day(t0) + 1, as_day(t1)), sort=["customer_id"])
+    return pd.Series(got["amount"].to_numpy(float), index=pd.Index(got["customer_id"].astype(object).to_numpy(),
+                                                                     name="customer_id"), name="amount")
 
 
 def segment_migration(transactions: Any, customers: pd.DataFrame | None, t0, t1,

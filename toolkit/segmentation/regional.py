@@ -142,7 +142,7 @@ def lorenz_curve(values: pd.Series) -> pd.DataFrame:
 
 def _engine_cohort_rows(transactions: Any, first_purchase: pd.Series, as_of, period: str,
                         cohort: str) -> pd.DataFrame:
-    """Net amount per (``_period``, ``_cohort``) of a LazyFrame's rows, summed by its engine."""
+    """Net amount per (``_period``, ``_cohort``) of the rows (a pandas frame or a LazyFrame), summed by the engine."""
     from toolkit.engine import as_day, as_log, collect, engine_of, period_cohort_revenue, scan
 
     lf = as_log(transactions)
@@ -163,17 +163,11 @@ def cohort_revenue(transactions: Any, first_purchase: pd.Series, as_of=None,
 
     The cohort is the quarter of the customer's first purchase. With ``complete_only`` a last
     period that ends after ``as_of`` (only partly observed) is left out. ``transactions`` is a
-    pandas frame or a LazyFrame, whose sums its engine computes (``period`` "M", "Q" or "Y").
+    pandas frame or a LazyFrame; the engine computes the sums (``period`` "M", "Q" or "Y").
     """
-    if isinstance(transactions, pd.DataFrame):
-        tx = transactions
-        if as_of is not None:
-            tx = tx.loc[tx["date"] < pd.Timestamp(as_of).normalize() + pd.Timedelta(days=1)]
-        coh = tx["customer_id"].map(first_purchase)
-        tx = tx.assign(_cohort=coh.dt.to_period(cohort).astype(str), _period=tx["date"].dt.to_period(period))
-        tx = tx.loc[coh.notna()]
-    else:
-        tx = _engine_cohort_rows(transactions, first_purchase, as_of, period, cohort)
+    tx = _engine_cohort_rows(transactions, first_purchase, as_of, period, cohort)
+    if isinstance(transactions, pd.DataFrame):   # its amount type (sums of integers are exact in floats)
+        tx["amount"] = tx["amount"].astype(transactions["amount"].dtype)
     out = tx.pivot_table(index="_period", columns="_cohort", values="amount", aggfunc="sum", fill_value=0.0)
     full = pd.period_range(out.index.min(), out.index.max(), freq=out.index.freq)
     out = out.reindex(full, fill_value=0.0)
