@@ -13,7 +13,7 @@ import pytest
 
 from toolkit.clv import rfm_summary
 from toolkit.data.loader import load_dataset
-from toolkit.engine import (ENGINES, as_day, cohort_activity, collect, day_number, model_columns,
+from toolkit.engine import (ENGINES, as_day, cohort_activity, collect, day_number, day_to_date, model_columns,
                             period_number, period_transaction_stats, purchase_features, resolve_engine, scan,
                             segmentation_features, tracking_counts)
 from toolkit.kpi.periods import calendar_periods
@@ -162,6 +162,11 @@ def test_day_number_matches_numpy_across_leap_years_and_before_1970():
     for engine in ("duckdb", "pandas"):
         got = collect(scan(frame, engine).select("i", day_number("date").alias("d")), sort=["i"])["d"]
         assert got.tolist() == expected.tolist(), engine
+    # day_to_date is the inverse, for one day and for a column with a missing day
+    assert [day_to_date(d) for d in expected] == dates.dt.normalize().tolist()
+    back = day_to_date(pd.Series([*expected[:-1].tolist(), np.nan]))   # columns: nanoseconds, so not 2400
+    assert back.iloc[:-1].tolist() == dates.dt.normalize().iloc[:-1].tolist() and pd.isna(back.iloc[-1])
+    assert back.dtype == "datetime64[ns]"
 
 
 def test_period_number_matches_periods_index(datasets):

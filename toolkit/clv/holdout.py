@@ -24,17 +24,12 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
+from toolkit.engine.core import day_to_date
+
 from .summary import unit_days
 
 __all__ = ["default_calibration_end", "tracking_series", "holdout_predictions", "holdout_by_frequency",
            "holdout_errors"]
-
-_EPOCH = np.datetime64("1970-01-01", "D")
-
-
-def _date(day: int) -> pd.Timestamp:
-    return pd.Timestamp(_EPOCH + np.timedelta64(int(day), "D"))
-
 
 def default_calibration_end(first_date, observation_end, holdout_weeks: float = 26,
                             max_share: float = 1 / 3) -> pd.Timestamp:
@@ -85,7 +80,7 @@ def tracking_series(transactions: Any, models: Mapping[str, object], calibration
     grid = np.concatenate([back, fwd]).astype(np.int64)
     if len(grid) == 0 or grid[-1] < obs_d:
         grid = np.append(grid, obs_d)
-    out = pd.DataFrame(index=pd.DatetimeIndex([_date(d) for d in grid], name="period_end"))
+    out = pd.DataFrame(index=pd.DatetimeIndex([day_to_date(d) for d in grid], name="period_end"))
     out["period"] = np.where(grid <= cal_d, "calibration", "holdout")
     cum_repeats = np.concatenate([[0.0], np.cumsum(per_day["repeat"].to_numpy(float))])
     out["actual"] = cum_repeats[np.searchsorted(days, grid, side="right")]
@@ -97,7 +92,8 @@ def tracking_series(transactions: Any, models: Mapping[str, object], calibration
         ex = np.asarray(model.expected_purchases(ages / unit_days(_model_unit(model, time_unit))), float)
         cum = np.convolve(counts, ex)[:n_days]
         out[name] = cum[grid - day0]
-    out.attrs.update({"calibration_end": str(_date(cal_d).date()), "observation_end": str(_date(obs_d).date()),
+    out.attrs.update({"calibration_end": str(day_to_date(cal_d).date()),
+                      "observation_end": str(day_to_date(obs_d).date()),
                       "cohort": int(n_first.sum()), "step_days": step})
     return out
 

@@ -24,9 +24,10 @@ from pathlib import Path
 from typing import Any
 
 import narwhals as nw
+import numpy as np
 import pandas as pd
 
-__all__ = ["ENGINES", "cluster", "collect", "day_number", "duckdb_connection", "engine_of", "model_columns",
+__all__ = ["ENGINES", "cluster", "collect", "day_number", "day_to_date", "duckdb_connection", "engine_of", "model_columns",
            "period_number",
            "resolve_engine", "reuse", "scan", "scan_transactions", "spark_session"]
 
@@ -292,6 +293,14 @@ def as_day(value: Any) -> int:
     if ts is pd.NaT:
         raise ValueError(f"not a date: {value!r}")
     return (ts.date() - date(1970, 1, 1)).days
+
+
+def day_to_date(days: Any) -> Any:
+    """The inverse of :func:`as_day` and :func:`day_number`: a day number as a Timestamp, or a
+    Series of them as datetime64[ns] values (missing days stay missing)."""
+    if pd.api.types.is_scalar(days):
+        return pd.Timestamp(np.datetime64(int(days), "D"))
+    return (pd.Timestamp("1970-01-01") + pd.to_timedelta(days, unit="D")).astype("datetime64[ns]")
 
 
 def period_number(day: str | nw.Expr, edges: Sequence[Any]) -> nw.Expr:

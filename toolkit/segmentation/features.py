@@ -45,7 +45,7 @@ def _day(as_of) -> pd.Timestamp:
 def _aggregate(tx: Any, as_of: pd.Timestamp, engine: str | None) -> pd.DataFrame:
     """Per-customer sums and dates of rows on or before ``as_of``, by the engine
     (:func:`toolkit.engine.segmentation_features`)."""
-    from toolkit.engine import as_day, as_log, collect, has_values, log_columns, segmentation_features
+    from toolkit.engine import as_day, as_log, collect, day_to_date, has_values, log_columns, segmentation_features
 
     lf = as_log(tx, engine)
     if "order_id" not in log_columns(lf):
@@ -54,9 +54,8 @@ def _aggregate(tx: Any, as_of: pd.Timestamp, engine: str | None) -> pd.DataFrame
     lf = as_log(lf, engine, columns=("order_id", "category") if has_category else ("order_id",))
     out = collect(segmentation_features(lf, as_day(as_of), has_category), sort=["customer_id"])
     out = out.set_index("customer_id")
-    epoch = pd.Timestamp("1970-01-01")
     for c in ("first_purchase", "last_purchase", "last_activity"):
-        out[c] = (epoch + pd.to_timedelta(out.pop(f"{c}_d"), unit="D")).astype("datetime64[ns]")
+        out[c] = day_to_date(out.pop(f"{c}_d"))
     if has_category:
         out["n_categories"] = out["n_categories"].where(out["n_lines"] > 0)
     else:
