@@ -167,6 +167,7 @@ def test_day_number_matches_numpy_across_leap_years_and_before_1970():
     back = day_to_date(pd.Series([*expected[:-1].tolist(), np.nan]))   # columns: nanoseconds, so not 2400
     assert back.iloc[:-1].tolist() == dates.dt.normalize().iloc[:-1].tolist() and pd.isna(back.iloc[-1])
     assert back.dtype == "datetime64[ns]"
+    assert as_day(dates).tolist() == expected.tolist()   # as_day of a column, time of day ignored
 
 
 def test_period_number_matches_periods_index(datasets):

@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 
 from toolkit.data import Dataset
-from toolkit.engine import (activity_by_month, collect, histogram, log_columns, median, null_counts, quantiles,
-                            transaction_log, transaction_totals)
+from toolkit.engine import (activity_by_month, collect, histogram, log_columns, median, null_counts, period_index,
+                            quantiles, transaction_log, transaction_totals)
 from toolkit.plotting import label, new_figure
 
 DATE_COLUMNS = {"transactions": "date", "customers": "acquisition_date", "marketing_spend": "period",
@@ -88,7 +88,7 @@ def notes(ds: Dataset) -> list[str]:
 def monthly_activity(ds: Dataset) -> pd.DataFrame:
     """Transactions: orders, active customers and net revenue per month."""
     agg = collect(activity_by_month(transaction_log(ds)), sort=["month"])
-    month = pd.PeriodIndex.from_ordinals(agg["month"].to_numpy(np.int64) - 1970 * 12, freq="M").to_timestamp()
+    month = period_index(agg["month"], "M").to_timestamp()
     return pd.DataFrame({"orders": agg["orders"].to_numpy(np.int64), "customers": agg["customers"].to_numpy(np.int64),
                          "revenue": agg["revenue"].to_numpy(np.float64)},
                         index=pd.DatetimeIndex(month.to_numpy(), name="month"))

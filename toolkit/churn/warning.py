@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from toolkit.churn.labels import has_transactions, customer_table
-from toolkit.engine import collect, engine_of, net_revenue, scan, transaction_log
+from toolkit.engine import as_day, collect, engine_of, net_revenue, scan, transaction_log
 
 ACTIONS = ("win-back", "service call", "retention offer")
 _CLV_COLUMNS = ("clv", "cltv", "customer_lifetime_value", "lifetime_value")
@@ -35,7 +35,7 @@ def customer_value(ds: Any, as_of: Any = None, months: int = 12, clv: pd.Series 
     elif has_transactions(ds):
         stop = (end.reindex(cu.index) if end is not None else pd.Series(as_of, index=cu.index)).fillna(as_of)
         stop = pd.to_datetime(stop.clip(upper=as_of))
-        last = (stop.dt.normalize() - pd.Timestamp("1970-01-01")).dt.days.to_numpy(np.int64)
+        last = as_day(stop)
         span = int(round(months * 30.4375))
         lf = transaction_log(ds)
         bounds = pd.DataFrame({"customer_id": cu.index.to_numpy(), "first_d": last - span + 1, "last_d": last})

@@ -229,10 +229,7 @@ def cohort_activity(lf: nw.LazyFrame, as_of_d: int, freq: str = "M") -> nw.LazyF
     year * 12 + month - 1 (months) or year * 4 + quarter - 1 (quarters)."""
     if freq not in ("M", "Q"):
         raise ValueError(f"freq must be 'M' or 'Q', not {freq!r}")
-    date = nw.col("date")
-    month = date.dt.year().cast(nw.Int64) * 12 + date.dt.month().cast(nw.Int64) - 1
-    tx = lf.select("customer_id", "amount", day_number("date").alias("d"),
-                   (month if freq == "M" else month // 3).alias("p")) \
+    tx = lf.select("customer_id", "amount", day_number("date").alias("d"), period_key("date", freq).alias("p")) \
         .filter(~nw.col("customer_id").is_null(), ~nw.col("d").is_null(), nw.col("d") <= as_of_d)
     tx = reuse(cluster(tx))
     cohorts = (tx.filter(nw.col("amount") > 0).group_by("customer_id")
@@ -342,9 +339,7 @@ def null_counts(lf: nw.LazyFrame) -> nw.LazyFrame:
 def activity_by_month(lf: nw.LazyFrame) -> nw.LazyFrame:
     """Per calendar month of the date (``month`` = year * 12 + month - 1; rows without a date left
     out): distinct ``orders`` and ``customers`` (nulls not counted) and net ``revenue``."""
-    date = nw.col("date")
-    rows = lf.filter(~date.is_null()).with_columns(
-        (date.dt.year().cast(nw.Int64) * 12 + date.dt.month().cast(nw.Int64) - 1).alias("month"))
+    rows = lf.filter(~nw.col("date").is_null()).with_columns(period_key("date", "M").alias("month"))
     parts = {"revenue": (nw.col("amount").cast(F64), "sum"), **_distinct_parts(nw.col("order_id"), "orders"),
              **_distinct_parts(nw.col("customer_id"), "customers")}
     return _finish_distinct(_grouped(rows, ["month"], parts))
@@ -403,6 +398,12 @@ def period_key(date: str | nw.Expr, freq: str) -> nw.Expr:
         return year
     month = year * 12 + col.dt.month().cast(nw.Int64) - 1
     return month if freq == "M" else month // 3
+
+
+def period_index(keys: Any, freq: str) -> pd.PeriodIndex:
+    """The pandas periods of :func:`period_key` values."""
+    offset = {"M": 12, "Q": 4, "Y": 1}[freq] * 1970
+    return pd.PeriodIndex.from_ordinals(np.asarray(keys, dtype=np.int64) - offset, freq=freq)
 
 
 def period_cohort_revenue(lf: nw.LazyFrame, cohorts: nw.LazyFrame, freq: str,
@@ -511,8 +512,11 @@ _BINS = 64              # bins per pass when narrowing a window
 _MAX_PASSES = 200
 
 
-def _values(lf: nw.LazyFrame, column: str) -> nw.LazyFrame:
-    return lf.select(nw.col(column).cast(F64).alias("v")).filter(~nw.col("v").is_null()).filter(~nw.col("v").is_nan())
+def _values(lf: nw.LazyFrame, column: str) -> tuple[nw.LazyFrame, int, float, float]:
+    """The non-null values of ``column`` (as ``v``), how many there are, and their range."""
+    vals = lf.select(nw.col(column).cast(F64).alias("v")).filter(~nw.col("v").is_null()).filter(~nw.col("v").is_nan())
+    head = collect(vals.select(nw.len().alias("n"), nw.col("v").min().alias("lo"), nw.col("v").max().alias("hi")))
+    return vals, int(head["n"].iloc[0]), float(head["lo"].iloc[0]), float(head["hi"].iloc[0])
 
 
 def _order_statistics(vals: nw.LazyFrame, n: int, lo: float, hi: float, ks: Sequence[int]) -> dict[int, float]:
@@ -553,9 +557,7 @@ def quantiles(lf: nw.LazyFrame, qs: Sequence[float], column: str = "amount") -> 
     """Quantiles of the non-null values of ``column`` exactly as pandas' ``quantile`` (numpy's
     linear interpolation between order statistics) gives them; NaN when there are no values.
     The order statistics are found by :func:`_order_statistics`, never by sorting the log."""
-    vals = _values(lf, column)
-    head = collect(vals.select(nw.len().alias("n"), nw.col("v").min().alias("lo"), nw.col("v").max().alias("hi")))
-    n = int(head["n"].iloc[0])
+    vals, n, lo, hi = _values(lf, column)
     if n == 0:
         return [float("nan")] * len(qs)
     spots = []
@@ -564,8 +566,7 @@ def quantiles(lf: nw.LazyFrame, qs: Sequence[float], column: str = "amount") -> 
         prev = n - 1 if virtual >= n - 1 else max(int(np.floor(virtual)), 0)
         spots.append((prev, min(prev + 1, n - 1), np.float64(virtual - np.floor(virtual))
                       if 0 <= virtual < n - 1 else np.float64(0.0)))
-    stats = _order_statistics(vals, n, float(head["lo"].iloc[0]), float(head["hi"].iloc[0]),
-                              [k for a, b, _ in spots for k in (a, b)])
+    stats = _order_statistics(vals, n, lo, hi, [k for a, b, _ in spots for k in (a, b)])
     out = []
     for a, b, t in spots:
         x, y = np.float64(stats[a]), np.float64(stats[b])
@@ -577,11 +578,9 @@ def quantiles(lf: nw.LazyFrame, qs: Sequence[float], column: str = "amount") -> 
 def median(lf: nw.LazyFrame, column: str = "amount") -> float:
     """The median of the non-null values of ``column`` exactly as pandas' ``median`` gives it (the
     mean of the two middle values for an even count); NaN when there are no values."""
-    vals = _values(lf, column)
-    head = collect(vals.select(nw.len().alias("n"), nw.col("v").min().alias("lo"), nw.col("v").max().alias("hi")))
-    n = int(head["n"].iloc[0])
+    vals, n, lo, hi = _values(lf, column)
     if n == 0:
         return float("nan")
     ks = [(n - 1) // 2, n // 2]
-    stats = _order_statistics(vals, n, float(head["lo"].iloc[0]), float(head["hi"].iloc[0]), ks)
+    stats = _order_statistics(vals, n, lo, hi, ks)
     return float(stats[ks[0]]) if n % 2 else float((np.float64(stats[ks[0]]) + np.float64(stats[ks[1]])) / 2)

@@ -29,7 +29,7 @@ import pandas as pd
 
 __all__ = ["ENGINES", "cluster", "collect", "day_number", "day_to_date", "duckdb_connection", "engine_of", "model_columns",
            "period_number",
-           "resolve_engine", "reuse", "scan", "scan_transactions", "spark_session"]
+           "resolve_engine", "reuse", "scan", "spark_session"]
 
 ENGINES = ("duckdb", "spark", "pandas")
 _DAYS_BEFORE_1970 = 477  # 1969 // 4 - 1969 // 100 + 1969 // 400: leap days before 1970
@@ -201,12 +201,6 @@ def model_columns(frame: pd.DataFrame, customer_id_col: str = "customer_id", dat
     return pd.DataFrame(out, index=frame.index)
 
 
-def scan_transactions(frame: pd.DataFrame, engine: str | None = None, extra: Sequence[str] = ()) -> nw.LazyFrame:
-    """A transactions table in the data model (customer_id, date, amount and ``extra`` columns)
-    as a LazyFrame on ``engine``."""
-    return scan(model_columns(frame, extra=tuple(extra)), engine)
-
-
 def _spark_ready(frame: pd.DataFrame) -> pd.DataFrame:
     """pandas -> Spark: nullable extension dtypes and categoricals as plain numpy/object columns."""
     out = {}
@@ -287,8 +281,14 @@ def day_number(column: str | nw.Expr) -> nw.Expr:
             - _DAYS_BEFORE_1970 + col.dt.ordinal_day() - 1)
 
 
-def as_day(value: Any) -> int:
-    """Days since 1970-01-01 of a date-like value."""
+def as_day(value: Any) -> Any:
+    """Days since 1970-01-01 of a date-like value (time of day ignored), or of each value of a
+    Series of dates as an int64 array (the inverse of :func:`day_to_date`)."""
+    if isinstance(value, pd.Series):
+        dates = pd.to_datetime(value)
+        if dates.isna().any():
+            raise ValueError(f"not a date: {value[dates.isna()].iloc[0]!r}")
+        return (dates.dt.normalize() - pd.Timestamp("1970-01-01")).dt.days.to_numpy(np.int64)
     ts = pd.Timestamp(value)
     if ts is pd.NaT:
         raise ValueError(f"not a date: {value!r}")

@@ -143,7 +143,7 @@ def lorenz_curve(values: pd.Series) -> pd.DataFrame:
 def _engine_cohort_rows(transactions: Any, first_purchase: pd.Series, as_of, period: str,
                         cohort: str) -> pd.DataFrame:
     """Net amount per (``_period``, ``_cohort``) of the rows (a pandas frame or a LazyFrame), summed by the engine."""
-    from toolkit.engine import as_day, as_log, collect, engine_of, period_cohort_revenue, scan
+    from toolkit.engine import as_day, as_log, collect, engine_of, period_cohort_revenue, period_index, scan
 
     lf = as_log(transactions)
     known = first_purchase.dropna()
@@ -151,8 +151,7 @@ def _engine_cohort_rows(transactions: Any, first_purchase: pd.Series, as_of, per
                             "cohort": pd.to_datetime(known).dt.to_period(cohort).astype(str).to_numpy(object)})
     got = collect(period_cohort_revenue(lf, scan(cohorts, engine_of(lf)), period,
                                         as_day(as_of) if as_of is not None else None))
-    offset = {"M": 12, "Q": 4, "Y": 1}[period] * 1970
-    periods = pd.PeriodIndex.from_ordinals(got["period"].to_numpy(np.int64) - offset, freq=period)
+    periods = period_index(got["period"], period)
     return pd.DataFrame({"_period": periods, "_cohort": got["cohort"].to_numpy(),
                          "amount": got["amount"].to_numpy(float)})
 
