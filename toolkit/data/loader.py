@@ -30,6 +30,12 @@ ORDER = ("transactions", "customers", "marketing_spend", "surveys", "interaction
 DATE_OF_EVENT = {"transactions": "date", "surveys": "response_date", "interactions": "date"}
 
 
+def dataset_engine(spec: DatasetSpec) -> str:
+    """The engine a dataset's transactions are loaded and aggregated on: ``$CUSTKIT_ENGINE`` (set
+    by a run config's ``engine``), else the spec's ``engine``, else ``duckdb``."""
+    return resolve_engine(os.environ.get("CUSTKIT_ENGINE") or spec.engine)
+
+
 @dataclass
 class Dataset:
     """A loaded dataset: model tables (DataFrames or None), the spec, and the load report."""
@@ -93,10 +99,8 @@ class Dataset:
 
     @property
     def engine(self) -> str:
-        """The engine for transaction aggregations: ``$CUSTKIT_ENGINE`` (set by a run config's
-        ``engine``), else the spec's ``engine``, else ``duckdb``."""
-        from toolkit.engine import resolve_engine
-        return resolve_engine(os.environ.get("CUSTKIT_ENGINE") or self.spec.engine)
+        """The engine for transaction aggregations (see :func:`dataset_engine`)."""
+        return dataset_engine(self.spec)
 
     def __repr__(self) -> str:
         return f"Dataset({self.name!r}, tables={self.table_names}, as_of={self.as_of.date()}, engine={self.engine!r})"
@@ -232,16 +236,16 @@ def load_dataset(spec: str | os.PathLike | dict | DatasetSpec, tables: list[str]
                                                             if x in s.tables))]
     loaded: dict[str, pd.DataFrame] = {}
     log: TransactionLog | None = None
-    engine = resolve_engine(os.environ.get("CUSTKIT_ENGINE") or s.engine)
+    engine = dataset_engine(s)
     for tname in wanted:
         ts, table = s.tables[tname], TABLES[tname]
-        tl = TableValidator(ts, table, report, as_of)
         if tname == "transactions":   # validated in batches into a Parquet log, never whole in pandas
             derive = "customers" in wanted and s.tables["customers"].derived_from == "transactions"
             log = load_log(ts, report, as_of, engine, s.tables["customers"] if derive else None)
             if as_of is None and log.as_of is not None:
                 as_of = pd.Timestamp(log.as_of)
             continue
+        tl = TableValidator(ts, table, report, as_of)
         if ts.derived_from:   # customers: one row per customer of the transactions, found by the log
             assert log is not None and log.customers is not None
             tl.file = str(s.tables["transactions"].path)
@@ -284,7 +288,7 @@ def load_dataset(spec: str | os.PathLike | dict | DatasetSpec, tables: list[str]
     if log is not None:
         ds._log_path, ds._log_stats = log.path, {"non_null": log.non_null, "rows": log.rows_out}
         if engine == "pandas":   # the pandas engine holds its rows in pandas anyway
-            ds.transactions
+            ds._transactions = read_log(log.path)
     _cross_table(ds, report)
     ds.meta = {k: v for k, v in s.raw.items() if k not in ("tables",)}
     report.check_balance()

@@ -30,6 +30,17 @@ def _sniff_separator(path: Path, encoding: str) -> str | None:
         return None
 
 
+def _csv_error(exc: Exception, path: Path, encoding: str | None, sep: str, after_line: int | None = None) -> DataError:
+    """The error for a CSV that cannot be decoded or parsed, in its first batch or ``after_line``."""
+    if isinstance(exc, UnicodeDecodeError):
+        where = f"after line {after_line}" if after_line is not None else f"at offset {exc.start}"
+        return DataError(f"cannot be read as {encoding}: byte {exc.object[exc.start:exc.start + 1]!r} {where} is not "
+                         "valid", file=str(path), hint="set 'encoding' in the spec (e.g. latin-1, cp1252, gbk)")
+    where = f" after line {after_line}" if after_line is not None else ""
+    return DataError(f"cannot be parsed as CSV with separator {sep!r}{where}: {exc}", file=str(path),
+                     hint="check 'read: {sep: ...}' and quoting in the spec")
+
+
 def read_source(ts: TableSpec) -> pd.DataFrame:
     """Read the table's file with every text value kept as a string; adds a ``_line`` column."""
     return next(read_batches(ts, None))
@@ -67,15 +78,10 @@ def read_batches(ts: TableSpec, batch_rows: int | None = 500_000) -> Iterator[pd
             df = next(chunks, None)
             if df is None:   # a header and no rows
                 df = pd.DataFrame()
-        except UnicodeDecodeError as exc:
-            raise DataError(f"cannot be read as {encoding}: byte {exc.object[exc.start:exc.start + 1]!r} at "
-                            f"offset {exc.start} is not valid", file=str(path),
-                            hint="set 'encoding' in the spec (e.g. latin-1, cp1252, gbk)") from None
+        except (UnicodeDecodeError, pd.errors.ParserError) as exc:
+            raise _csv_error(exc, path, encoding, opts["sep"]) from None
         except pd.errors.EmptyDataError:
             raise DataError("the file has no header and no data", file=str(path)) from None
-        except pd.errors.ParserError as exc:
-            raise DataError(f"cannot be parsed as CSV with separator {opts['sep']!r}: {exc}", file=str(path),
-                            hint="check 'read: {sep: ...}' and quoting in the spec") from None
         except (ValueError, TypeError) as exc:
             raise DataError(f"cannot be read with the spec's read options {sorted(opts)}: {exc}",
                             file=str(path)) from None
@@ -126,11 +132,5 @@ def read_batches(ts: TableSpec, batch_rows: int | None = 500_000) -> Iterator[pd
         yield df
         try:
             df = next(chunks, None)
-        except pd.errors.ParserError as exc:
-            raise DataError(f"cannot be parsed as CSV with separator {opts['sep']!r} after line "
-                            f"{start + offset - 1}: {exc}", file=str(path),
-                            hint="check 'read: {sep: ...}' and quoting in the spec") from None
-        except UnicodeDecodeError as exc:
-            raise DataError(f"cannot be read as {encoding}: byte {exc.object[exc.start:exc.start + 1]!r} after "
-                            f"line {start + offset - 1} is not valid", file=str(path),
-                            hint="set 'encoding' in the spec (e.g. latin-1, cp1252, gbk)") from None
+        except (UnicodeDecodeError, pd.errors.ParserError) as exc:
+            raise _csv_error(exc, path, encoding, opts["sep"], after_line=start + offset - 1) from None

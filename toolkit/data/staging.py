@@ -26,7 +26,6 @@ import shutil
 import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
 
 import narwhals as nw
 import numpy as np
@@ -218,6 +217,14 @@ def _apply(tv: TableValidator, lf: nw.LazyFrame, mask: nw.Expr, rule: str, colum
     return lf
 
 
+def _persist(lf: nw.LazyFrame, path: Path, engine: str) -> nw.LazyFrame:
+    """Write ``lf`` to Parquet at ``path`` and scan it back: later queries read the result, not
+    the plan that made it."""
+    from toolkit.engine import scan
+    lf.sink_parquet(str(path))
+    return scan(path, engine)
+
+
 def _derived_customers(lf: nw.LazyFrame, attrs: list[str], tv: TableValidator) -> pd.DataFrame:
     """One row per customer: the first line and the most frequent value of each attribute (ties:
     the smallest value); customers with several values are counted."""
@@ -256,9 +263,7 @@ def _build(ts: TableSpec, as_of: pd.Timestamp | None, engine: str, customers: Ta
     # exact duplicates of an earlier row (all model columns; the first by line is kept)
     firsts = lf.group_by(*columns, drop_null_keys=False).agg(nw.col(LINE).min()) \
         .select(LINE, nw.lit(True).alias("_first"))
-    lf = lf.join(firsts, on=LINE, how="left")
-    lf.sink_parquet(str(work / "flagged.parquet"))
-    lf = scan(work / "flagged.parquet", engine)
+    lf = _persist(lf.join(firsts, on=LINE, how="left"), work / "flagged.parquet", engine)
     lf = _apply(tv, lf, nw.col("_first").is_null(), "duplicates", "", "exact duplicate of an earlier row", None,
                 rules["duplicates"])
     if "order_id" not in (ts.columns or {}):
@@ -276,7 +281,7 @@ def _build(ts: TableSpec, as_of: pd.Timestamp | None, engine: str, customers: Ta
     stats = lf.with_columns(nw.when(amount > 0).then(amount).alias("_pos")).group_by("customer_id") \
         .agg(nw.len().alias("_n"), nw.col("_pos").median().alias("_med"))
     lf = lf.join(stats, on="customer_id", how="left")
-    out = ((nw.col("_n") >= 3) & (amount > k * nw.col("_med"))).fill_null(False)
+    out = (nw.col("_n") >= 3) & (amount > k * nw.col("_med"))
     if np.isfinite(p99):
         out = out | (amount > k * p99)
     lf = lf.with_columns(out.fill_null(False).alias("is_outlier"))
@@ -289,26 +294,23 @@ def _build(ts: TableSpec, as_of: pd.Timestamp | None, engine: str, customers: Ta
             report.add("transactions", "outliers", "flagged", n, file=tv.file, column="amount",
                        detail=detail + "; kept, marked in is_outlier", examples=examples, lines=lines)
     # microsecond timestamps whichever engine wrote the log: Spark reads no nanoseconds
-    final = lf.select(*[nw.col(c).cast(nw.Datetime("us")) if c == "date" else nw.col(c) for c in columns],
-                      "is_outlier", LINE)
-    final.sink_parquet(str(work / "log.parquet"))
-    log = scan(work / "log.parquet", engine)
-    stats = collect(log.select(nw.len().alias("_rows"), nw.col("date").max().alias("_last"),
-                               *[nw.col(c).count().alias(c) for c in [*columns, "is_outlier"]])).iloc[0]
+    kept = lf.select(*[nw.col(c).cast(nw.Datetime("us")) if c == "date" else nw.col(c) for c in columns],
+                     "is_outlier", LINE, *carried)
     cu_path = None
-    if customers is not None:
+    if carried:   # the customer derivation reads the kept rows once per attribute: keep them, not the plan
+        kept = _persist(kept, work / "kept.parquet", engine)
         attrs = [c[len(CU):] for c in carried if c != CU + "customer_id"]
-        _derived_customers(lf, attrs, tv).to_parquet(work / "customers.parquet", index=False)
+        _derived_customers(kept, attrs, tv).to_parquet(work / "customers.parquet", index=False)
         cu_path = "customers.parquet"
-    last = pd.Timestamp(stats["_last"]).normalize() if pd.notna(stats["_last"]) else None
-    for f in ("staged.parquet", "flagged.parquet"):
+    log = _persist(kept.select(*columns, "is_outlier", LINE), work / "log.parquet", engine)
+    counts = collect(log.select(nw.len().alias("_rows"), nw.col("date").max().alias("_last"),
+                                *[nw.col(c).count().alias(c) for c in [*columns, "is_outlier"]])).iloc[0]
+    last = pd.Timestamp(counts["_last"]).normalize() if pd.notna(counts["_last"]) else None
+    for f in ("staged.parquet", "flagged.parquet", "kept.parquet"):
         p = work / f
         shutil.rmtree(p) if p.is_dir() else p.unlink(missing_ok=True)
-    return TransactionLog(path=work / "log.parquet", source=str(ts.path), rows_read=n_in, rows_out=int(stats["_rows"]),
+    return TransactionLog(path=work / "log.parquet", source=str(ts.path), rows_read=n_in, rows_out=int(counts["_rows"]),
                           as_of=str(last) if last is not None else None,
-                          non_null={c: int(stats[c]) for c in [*columns, "is_outlier"]},
+                          non_null={c: int(counts[c]) for c in [*columns, "is_outlier"]},
                           results=[asdict(r) for r in report.results], customers=cu_path)
 
-
-def log_results(results: list[dict[str, Any]]) -> list[RuleResult]:
-    return [RuleResult(**r) for r in results]
