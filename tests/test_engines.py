@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from engine_results import RTOL, assert_same_results
 
 from toolkit.clv import rfm_summary
 from toolkit.data.loader import load_dataset
@@ -18,7 +19,6 @@ from toolkit.engine import (ENGINES, as_day, cohort_activity, collect, day_numbe
                             segmentation_features, tracking_counts)
 from toolkit.kpi.periods import calendar_periods
 
-RTOL = 1e-9  # sums of floats in another order differ in the last bits; counts and days are exact
 
 
 @pytest.fixture(scope="module")
@@ -36,23 +36,6 @@ def spark():
     from toolkit.engine import spark_session
     session = spark_session()
     yield session
-
-
-def _same(frames: dict[str, pd.DataFrame], keys: list[str]) -> None:
-    """All engines' frames equal after sorting by ``keys`` (floats to RTOL, the rest exactly)."""
-    ref_name, ref = next(iter(frames.items()))
-    ref = ref.sort_values(keys).reset_index(drop=True)
-    assert len(ref) > 0
-    for name, other in frames.items():
-        other = other.sort_values(keys).reset_index(drop=True)[list(ref.columns)]
-        assert len(other) == len(ref), (ref_name, name)
-        for c in ref.columns:
-            a, b = ref[c], other[c]
-            if pd.api.types.is_numeric_dtype(a) and pd.api.types.is_numeric_dtype(b):
-                np.testing.assert_allclose(a.astype("float64").to_numpy(), b.astype("float64").to_numpy(),
-                                           rtol=RTOL, atol=1e-9, err_msg=f"{c}: {ref_name} vs {name}")
-            else:
-                assert a.astype(str).tolist() == b.astype(str).tolist(), f"{c}: {ref_name} vs {name}"
 
 
 def _queries(ds):
@@ -100,7 +83,7 @@ def test_duckdb_and_pandas_agree_on_every_aggregation(datasets, name):
     ds = datasets[name]
     results = {e: _run_all(ds, e) for e in ("duckdb", "pandas")}
     for query, _, keys in _queries(ds):
-        _same({e: results[e][query] for e in results}, keys)
+        assert_same_results({e: results[e][query] for e in results}, keys)
 
 
 @pytest.mark.slow
@@ -109,7 +92,7 @@ def test_spark_local_agrees_with_duckdb(datasets, name, spark):
     ds = datasets[name]
     results = {e: _run_all(ds, e) for e in ("duckdb", "spark")}
     for query, _, keys in _queries(ds):
-        _same({e: results[e][query] for e in results}, keys)
+        assert_same_results({e: results[e][query] for e in results}, keys)
 
 
 @pytest.mark.slow
@@ -136,7 +119,7 @@ def test_spark_reads_parquet_and_matches_the_published_cdnow_summary(project_roo
     path = tmp_path / "cdnow.parquet"
     tx.to_parquet(path, coerce_timestamps="us")   # Spark reads micro-, not nanosecond timestamps
     out = {e: rfm_summary(path, "1998-06-30", "1997-09-30", "W", engine=e).reset_index() for e in ENGINES}
-    _same(out, ["customer_id"])
+    assert_same_results(out, ["customer_id"])
     assert len(out["spark"]) == 2357 and out["spark"]["frequency"].sum() == 2457
 
 

@@ -17,6 +17,7 @@ import narwhals as nw
 import numpy as np
 import pandas as pd
 import pytest
+from engine_results import RTOL, assert_same_results
 
 from toolkit import churn as ch
 from toolkit import quality as dq
@@ -28,10 +29,9 @@ from toolkit.clv.cashflow import customer_margin
 from toolkit.clv.holdout import tracking_series
 from toolkit.data import load_dataset
 from toolkit.data.readers import LINE
-from toolkit.engine import as_log, collect, transaction_totals
+from toolkit.engine import as_log, collect, transaction_log, transaction_totals
 from toolkit.segmentation.migration import migration_from_dataset, segment_migration
 
-RTOL = 1e-9  # sums of floats in another order differ in the last bits; counts and dates are exact
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -125,7 +125,7 @@ def test_data_quality_tables_come_from_the_engine(log_ds, pandas_ds):
     assert got["negative_rows"] == int((amt < 0).sum())
     assert got["negative_value"] == pytest.approx(amt[amt < 0].sum(), rel=RTOL)
 
-    got, _ = both(log_ds, pandas_ds, dq.transaction_summary)
+    got, _ = both(log_ds, pandas_ds, lambda ds: transaction_totals(transaction_log(ds)))
     assert (got["rows"], got["customers"], got["first_date"], got["last_date"], got["outlier_rows"]) == (
         len(tx), tx["customer_id"].nunique(), tx["date"].min(), tx["date"].max(), int(tx["is_outlier"].sum()))
 
@@ -378,22 +378,6 @@ def _queries(ds):
     ]
 
 
-def _same(frames: dict[str, pd.DataFrame], keys: list[str], name: str) -> None:
-    ref_name, ref = next(iter(frames.items()))
-    ref = ref.sort_values(keys).reset_index(drop=True)
-    assert len(ref) > 0, name
-    for engine, other in frames.items():
-        other = other.sort_values(keys).reset_index(drop=True)[list(ref.columns)]
-        assert len(other) == len(ref), (name, engine)
-        for c in ref.columns:
-            a, b = ref[c], other[c]
-            if pd.api.types.is_numeric_dtype(a) and pd.api.types.is_numeric_dtype(b):
-                np.testing.assert_allclose(a.astype("float64").to_numpy(), b.astype("float64").to_numpy(),
-                                           rtol=RTOL, atol=1e-9, err_msg=f"{name}.{c}: {ref_name} vs {engine}")
-            else:
-                assert a.astype(str).tolist() == b.astype(str).tolist(), f"{name}.{c}: {ref_name} vs {engine}"
-
-
 @pytest.mark.slow
 def test_the_report_queries_agree_on_every_engine(pandas_ds):
     from toolkit.engine import has_values, histogram, median, quantiles, scan
@@ -405,7 +389,7 @@ def test_the_report_queries_agree_on_every_engine(pandas_ds):
     logs = {e: as_log(tx, e) for e in engines}
     for name, query, keys in _queries(pandas_ds):
         frames = {e: collect(query(lf, lambda frame, e=e: scan(frame, e))) for e, lf in logs.items()}
-        _same(frames, keys, name)
+        assert_same_results(frames, keys, name)
     edges = np.logspace(0, 5, 40)
     amt = tx["amount"]
     for e, lf in logs.items():

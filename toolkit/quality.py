@@ -19,12 +19,6 @@ DATE_COLUMNS = {"transactions": "date", "customers": "acquisition_date", "market
                 "surveys": "response_date", "interactions": "date", "market": "period"}
 
 
-def transaction_summary(ds: Dataset) -> dict:
-    """The transactions in figures: rows, customers, first_date, last_date, negative_rows and
-    negative_value (returns), outlier_rows (flagged by the loader)."""
-    return transaction_totals(transaction_log(ds))
-
-
 def _transactions_overview(ds: Dataset) -> dict:
     lf = transaction_log(ds)
     tot = transaction_totals(lf)

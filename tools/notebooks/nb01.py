@@ -24,10 +24,10 @@ import pandas as pd
 
 import toolkit.segmentation as sg
 from toolkit.data import load_dataset
-from toolkit.engine import collect
+from toolkit.engine import collect, transaction_totals
 from toolkit.plotting import apply_style
 from toolkit.privacy import protect
-from toolkit.quality import rule_summary, transaction_summary
+from toolkit.quality import rule_summary
 from toolkit.reporting import fmt_int, fmt_pct, say, show_table
 from toolkit.results import RunResults
 from toolkit.segmentation import plots as sp
@@ -68,7 +68,7 @@ show_table(rules[["table", "rule", "action", "rows", "column", "detail"]],
            "What loading did to the transactions and customers", units={"rows": "source rows"}, index=False)
 rep = ds.report
 tx = ds.transaction_log  # the rows stay in the engine; only totals and per-customer results come back
-totals = transaction_summary(ds)
+totals = transaction_totals(tx)
 no_id = rep.count("transactions", "no_customer_id") + rep.count("transactions", "missing_ids")
 say("Transactions: **{rows}** rows kept. Rows without a customer id (not attributable, left out): **{no_id}**. "
     "Exact duplicates: **{dups}** ({dup_action}). Rows with a negative amount — returns and cancelled "
