@@ -22,6 +22,20 @@ from .special import hyp2f1, log_hyp2f1
 
 __all__ = ["BetaGeo", "ModifiedBetaGeo"]
 
+_EXP_MAX = 700.0   # |argument| beyond which exp is exactly 0 or inf (no underflow / overflow flag)
+
+
+def safe_exp(v: np.ndarray) -> np.ndarray:
+    """exp(v) that gives exact 0 below e^-700 and inf above e^700 without floating-point flags, so
+    predictions run clean under ``np.errstate(all="raise")``."""
+    v = np.asarray(v, float)
+    return np.exp(np.where(v < -_EXP_MAX, -np.inf, np.where(v > _EXP_MAX, np.inf, v)))
+
+
+def inv1p_exp(v: np.ndarray) -> np.ndarray:
+    """1 / (1 + e^v) for any v (0 for v = +inf, 1 for v = -inf), without floating-point flags."""
+    return 1.0 / (1.0 + safe_exp(v))
+
 
 class BetaGeo(TransactionModel):
     """BG/NBD model. ``fit(frequency, recency, T)`` or ``fit(rfm_summary_frame)``."""
@@ -87,8 +101,8 @@ class BetaGeo(TransactionModel):
         A4 = g4[xi] - r * l1t - x * lt
         m = np.maximum(A3, A4)
         with np.errstate(invalid="ignore"):
-            e4 = np.exp(A4 - m)
-            s = np.exp(A3 - m) + e4
+            e4 = safe_exp(A4 - m)
+            s = safe_exp(A3 - m) + e4
         ll_row = lr_[xi] + m + np.log(s)
         if per_row:
             return ll_row
@@ -140,7 +154,7 @@ class BetaGeo(TransactionModel):
                    T: ArrayLike | None = None) -> np.ndarray:
         """P(customer still active at T | x, t_x, T)."""
         x, tx, T_ = customer_arrays(frequency, recency, T)
-        return 1.0 / (1.0 + np.exp(self._dropout_odds_log(x, tx, T_)))
+        return inv1p_exp(self._dropout_odds_log(x, tx, T_))
 
     def _bracket(self, t, x, T_):
         """1 - ((alpha+T)/(alpha+T+t))^(r+x) 2F1(r+x, b'; c'; t/(alpha+T+t)), b', c' per model."""

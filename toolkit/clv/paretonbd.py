@@ -29,6 +29,7 @@ import numpy as np
 
 from .base import (ArrayLike, RFMData, RFMInput, TransactionModel, _limits_note,
                    customer_arrays, log_poch, unique_rows, wdot)
+from .bgnbd import inv1p_exp, safe_exp
 from .special import hyp2f1_a1, log_hyp2f1
 
 __all__ = ["ParetoNBD"]
@@ -195,9 +196,9 @@ class ParetoNBD(TransactionModel):
         u1 = np.log(s) + lj[i1] - logA
         u2 = np.log(s) + lj[i2] - logA
         m = np.maximum(u1, 0.0)
-        e1 = np.exp(u1 - m)
+        e1 = safe_exp(u1 - m)
         diff = -np.expm1(u2 - u1)                 # 1 - e^(u2 - u1) >= 0
-        D = np.exp(-m) + e1 * diff
+        D = safe_exp(-m) + e1 * diff
         ll_row = logC + logA + m + np.log(D)
         if per_row:
             return ll_row
@@ -211,7 +212,7 @@ class ParetoNBD(TransactionModel):
         e_s = np.array([0.0, 0.0, 1.0 / s, 0.0])
         du1 = e_s + dj[i1] - dlogA
         du2 = e_s + dj[i2] - dlogA
-        e2 = e1 * np.exp(u2 - u1)
+        e2 = e1 * safe_exp(u2 - u1)
         dD = (e1[:, None] * du1 - e2[:, None] * du2) / D[:, None]
         g = g_C + (w[:, None] * (dlogA + dD)).sum(axis=0)
         return ll, g
@@ -256,8 +257,7 @@ class ParetoNBD(TransactionModel):
         """P(customer still alive at T | x, t_x, T); finite for any recency and T."""
         x, tx, T_ = customer_arrays(frequency, recency, T)
         lo = self._log_odds(x, tx, np.maximum(T_, tx))
-        with np.errstate(over="ignore"):
-            return 1.0 / (1.0 + np.exp(lo))
+        return inv1p_exp(lo)
 
     def expected_purchases(self, t: ArrayLike) -> np.ndarray:
         """E[X(t)] = r beta / (alpha (s-1)) [1 - (beta/(beta+t))^(s-1)] (s = 1: log form)."""
