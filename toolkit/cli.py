@@ -78,6 +78,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
         raise RunnerError(f"dataset spec {args.dataset} not found")
     ds = load_dataset(args.dataset)
     print(ds.report.to_frame().to_string())
+    for line in ds.report.balance_lines():
+        print(line)
     return EXIT_OK
 
 

@@ -43,6 +43,21 @@ def to_numbers(s: pd.Series, decimal: str = ".", thousands: str | None = None) -
     return vals, bad.fillna(False).astype(bool)
 
 
+_OFFSET = r"(\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)\s*(?:Z|UTC|[+-]\d{2}(?::?\d{2})?)$"
+
+
+def local_times(s: pd.Series) -> tuple[pd.Series, int]:
+    """Timestamps written with a UTC offset ('2024-01-03T14:35:00+08:00') as the local time they
+    state (the customer's own day), offset removed; returns the text and how many had one."""
+    if pd.api.types.is_datetime64_any_dtype(s):
+        return s, 0
+    txt = s.astype("string").str.strip()
+    has = txt.str.contains(_OFFSET.replace("(", "(?:", 1), regex=True).fillna(False)
+    if not has.any():
+        return s, 0
+    return txt.str.replace(_OFFSET, r"\1", regex=True), int(has.sum())
+
+
 def to_dates(s: pd.Series, fmt: str | None = None, dayfirst: bool = False) -> tuple[pd.Series, pd.Series]:
     """Parse dates with an explicit format (or ISO 8601); returns (dates, bad)."""
     if pd.api.types.is_datetime64_any_dtype(s):
@@ -58,6 +73,8 @@ def to_dates(s: pd.Series, fmt: str | None = None, dayfirst: bool = False) -> tu
         out = pd.to_datetime(txt.mask(empty), dayfirst=True, format="mixed", errors="coerce")
     else:
         out = pd.to_datetime(txt.mask(empty), format="ISO8601", errors="coerce")
+    if getattr(getattr(out, "dt", None), "tz", None) is not None:   # an offset local_times did not know
+        out = out.dt.tz_localize(None)
     out = out.astype("datetime64[ns]")
     bad = out.isna() & ~empty
     return out, bad.fillna(False).astype(bool)

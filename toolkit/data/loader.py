@@ -123,6 +123,20 @@ class Dataset:
     def has(self, *tables: str) -> bool:
         return all(self._present(t) for t in tables)
 
+    @property
+    def has_money(self) -> bool:
+        """Whether the transactions carry amounts (a purchase log may hold counts only)."""
+        return self.has("transactions") and "amount" in self.columns_with_data("transactions")
+
+    def require_money(self) -> None:
+        """Stop with a clear message when the transactions carry no amounts (a report about money)."""
+        if self.has("transactions") and not self.has_money:
+            raise MissingTableError(
+                f"this report needs amounts (money) in the transactions; dataset {self.name!r} has a purchase "
+                "log without amounts (counts only)", file=str(self.spec.path or ""),
+                hint="map the amount column under tables.transactions.columns, or read the reports that need "
+                     "no money (data quality, churn, surveys)")
+
     def columns_with_data(self, table: str) -> list[str]:
         """Columns of ``table`` holding at least one value (a transaction log answers from its load
         statistics, without reading the rows)."""
@@ -177,8 +191,9 @@ def _cross_table(ds: Dataset, report: LoadReport) -> None:
     if ds.has("transactions") and cu is not None:
         from toolkit.engine import collect
         log = ds.transaction_log
-        per_customer = collect(log.with_columns(nw.when(nw.col("amount") > 0).then(nw.col("date")).alias("date"))
-                               .group_by("customer_id").agg(nw.col("date").min()), sort=["customer_id"])
+        if ds.has_money:   # the first purchase, not a return
+            log = log.with_columns(nw.when(nw.col("amount") > 0).then(nw.col("date")).alias("date"))
+        per_customer = collect(log.group_by("customer_id").agg(nw.col("date").min()), sort=["customer_id"])
         known = set(cu["customer_id"])
         unknown_ids = pd.Index(per_customer["customer_id"]).difference(pd.Index(list(known)))
         if len(unknown_ids):
@@ -251,7 +266,7 @@ def load_dataset(spec: str | os.PathLike | dict | DatasetSpec, tables: list[str]
             tl.file = str(s.tables["transactions"].path)
             derived = pd.read_parquet(log.customers)
             _, opts = mapped_raw(next(read_batches(s.tables["transactions"], 1)).iloc[:0], ts, table)
-            report.read(tname, "(one row per customer of transactions)", len(derived))
+            report.read(tname, "(one row per customer of transactions)", len(derived), derived=True)
             tl.n_in = len(derived)
             df = tl.convert(derived, {k: v for k, v in opts.items() if k in derived.columns})
         else:

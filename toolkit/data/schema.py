@@ -27,6 +27,7 @@ class Column:
     doc: str = ""
     lower: float | None = None
     upper: float | None = None
+    unit: str | None = None   # a duration's model unit; a spec's ``unit:`` converts the source into it
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,9 @@ TRANSACTIONS = Table(
         Column("customer_id", "id", doc="customer identifier"),
         Column("order_id", "id", doc="order / invoice identifier; derived from customer and date when absent"),
         Column("date", "date", doc="order date"),
-        Column("amount", "float", doc="net revenue of the row in the dataset's currency; returns are negative"),
+        Column("amount", "float",
+               doc="net revenue of the row in the dataset's currency; returns are negative. A log without "
+                   "amounts (purchase counts only) loads, and the reports that need money say so"),
         Column("quantity", "float", required=False, doc="units"),
         Column("product", "str", required=False, doc="product code or name"),
         Column("category", "category", required=False, doc="product category"),
@@ -82,7 +85,8 @@ CUSTOMERS = Table(
         Column("churn_date", "date", required=False, doc="date the customer left (contractual data)"),
         Column("churn_reason", "category", required=False, allowed=CHURN_REASONS),
         Column("churned", "bool", required=False, doc="explicit churn flag; derived from churn_date when absent"),
-        Column("tenure", "float", required=False, lower=0, doc="months as a customer (contractual data)"),
+        Column("tenure", "float", required=False, lower=0, unit="months",
+               doc="months as a customer (contractual data); a source in days, weeks or years says `unit:`"),
         Column("segment", "category", required=False, doc="the dataset's own segment label, if any"),
     ),
     key=("customer_id",),

@@ -22,7 +22,8 @@ A spec looks like this (every key except ``name`` and ``tables`` is optional)::
         columns:                 # model column -> source column, or a mapping:
           customer_id: sample_id
           date: {source: date, format: "%Y%m%d"}
-          amount: dollars        # or {multiply: [Quantity, UnitPrice]}
+          amount: dollars        # or {multiply: [Quantity, UnitPrice]}; {source: cents, scale: 0.01}
+          tenure: {source: TenureDays, unit: days}   # durations: days, weeks, months or years
           customer_type: {source: Segment, values: {Consumer: individual, Corporate: enterprise}}
           region: {value: All}   # a constant
         extra: [Contract, tenure]  # further source columns kept as snake_case attributes
@@ -41,6 +42,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import yaml
 
 from toolkit.engine.core import ENGINES
@@ -50,7 +52,11 @@ from toolkit.data.schema import TABLES
 SPEC_KEYS = {"name", "title", "description", "currency", "time_unit", "as_of", "base", "engine",
              "generator", "tables", "source", "licence", "notes", "churn", "surveys", "privacy"}
 TABLE_KEYS = {"file", "format", "read", "encoding", "decimal", "thousands", "sheet", "columns", "extra",
-              "filters", "rules", "from", "items", "scale", "missing_codes", "join", "description"}
+              "filters", "rules", "from", "items", "scale", "missing_codes", "description"}
+# What a column mapping may say (besides a bare source column name); anything else is a spec error.
+COLUMN_KEYS = {"source", "value", "multiply", "row_number", "format", "dayfirst", "values", "unit", "scale"}
+# Durations a source may be counted in, and how many model units (months) each is.
+DURATION_UNITS = {"days": 12 / 365.25, "weeks": 7 * 12 / 365.25, "months": 1.0, "years": 12.0}
 RULE_DEFAULTS: dict[str, Any] = {
     "missing_ids": "drop",
     "bad_dates": "drop",
@@ -168,6 +174,28 @@ def _check_keys(obj: dict, allowed: set[str], where: str, file: str) -> None:
                         hint=f"valid keys: {', '.join(sorted(allowed))}")
 
 
+def _check_column(tname: str, col: str, m: Any, file: str) -> None:
+    """A column mapping's keys, and its ``unit`` and ``scale``, must be ones the loader applies."""
+    if not isinstance(m, dict):
+        return
+    _check_keys(m, COLUMN_KEYS, f"column {col!r} of table {tname!r}", file)
+    model = TABLES[tname].column(col)
+    kind = model.kind
+    if "unit" in m:
+        if model.unit is None:
+            raise SpecError(f"column {col!r} of table {tname!r} is not a duration, so it takes no 'unit'", file=file)
+        if m["unit"] not in DURATION_UNITS:
+            raise SpecError(f"unit of column {col!r} of table {tname!r} must be one of "
+                            f"{', '.join(DURATION_UNITS)}, not {m['unit']!r}", file=file)
+    if "scale" in m:
+        if kind != "float":
+            raise SpecError(f"column {col!r} of table {tname!r} is not a number, so it takes no 'scale'", file=file)
+        scale = m["scale"]
+        if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not np.isfinite(scale) or scale <= 0:
+            raise SpecError(f"scale of column {col!r} of table {tname!r} must be a positive number (e.g. 0.01 "
+                            f"for amounts in cents), not {scale!r}", file=file)
+
+
 def parse_spec(raw: dict[str, Any], path: Path | None = None) -> DatasetSpec:
     """Validate a spec dict and resolve its file paths."""
     file = str(path) if path else "<spec>"
@@ -187,6 +215,10 @@ def parse_spec(raw: dict[str, Any], path: Path | None = None) -> DatasetSpec:
             raise SpecError(f"unknown table {tname!r}", file=file, hint=f"valid tables: {', '.join(TABLES)}")
         if not isinstance(traw, dict):
             raise SpecError(f"table {tname!r} must be a mapping", file=file)
+        if "join" in traw:
+            raise SpecError(f"table {tname!r} has a 'join' key, but the loader does not join files onto a table",
+                            file=file, hint="join the files before loading (one file per table), or load the "
+                                            "second file as its own table")
         _check_keys(traw, TABLE_KEYS, f"table {tname!r}", file)
         rules = traw.get("rules") or {}
         _check_keys(rules, set(RULE_DEFAULTS), f"rules of table {tname!r}", file)
@@ -204,6 +236,7 @@ def parse_spec(raw: dict[str, Any], path: Path | None = None) -> DatasetSpec:
                 raise SpecError(f"table {tname!r} has no model column {col!r}", file=file,
                                 hint=f"model columns: {', '.join(TABLES[tname].names)}; "
                                      "keep other source columns with 'extra'")
+            _check_column(tname, col, traw["columns"][col], file)
         source = traw.get("from")
         if source is not None:
             if source not in tables or source == tname:

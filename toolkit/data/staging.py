@@ -79,7 +79,7 @@ class TransactionLog:
 def _code_version() -> str:
     here = Path(__file__).resolve().parent
     h = hashlib.sha256()
-    for name in ("staging.py", "validate.py", "convert.py", "readers.py", "schema.py"):
+    for name in ("staging.py", "validate.py", "convert.py", "readers.py", "schema.py", "report.py"):
         h.update((here / name).read_bytes())
     return h.hexdigest()[:16]
 
@@ -245,6 +245,49 @@ def _derived_customers(lf: nw.LazyFrame, attrs: list[str], tv: TableValidator) -
     return base.reset_index()
 
 
+def _amount_rules(tv: TableValidator, lf: nw.LazyFrame, rules: dict) -> nw.LazyFrame:
+    """Returns, zero amounts and outliers over the whole log (counted after duplicates).
+
+    An outlier is worth more than k times its customer's median positive row (customers with >= 3
+    rows) or k times the log's reference value: the 99.9th percentile of positive rows, or the
+    second-largest positive row when that is lower (with fewer than about 1,000 rows the
+    percentile interpolates towards the largest row, which could then never be k times it). The
+    comparisons divide the amount by k rather than multiply the reference, so they hold near the
+    float limits (50 x 1e307 is infinite; 1e308 / 50 is not)."""
+    from toolkit.engine import quantiles
+    report = tv.report
+    amount = nw.col("amount")
+    lf = _apply(tv, lf, amount < 0, "returns", "amount", "negative amount (return or cancellation), net revenue",
+                "amount", rules["returns"])
+    lf = _apply(tv, lf, amount == 0, "zero_amounts", "amount", "amount is zero", None, rules["zero_amounts"])
+    # outliers: worth more than k times the customer's median positive row (customers with >= 3
+    # rows) or k times the 99.9th percentile of all positive rows; flagged (kept) by default
+    k = float(rules["outlier_k"])
+    positive = lf.filter(amount > 0)
+    n_pos = _count(positive)
+    second = (n_pos - 2) / (n_pos - 1) if n_pos > 2 else 0.0   # the second-largest row's quantile
+    p99, top2 = quantiles(positive, [0.999, second]) if n_pos > 2 else (float("nan"), float("nan"))
+    p99 = min(p99, top2)   # exactly as pandas computes each, without sorting the log
+    p99 = p99 if np.isfinite(p99) else float("inf")
+    stats = lf.with_columns(nw.when(amount > 0).then(amount).alias("_pos")).group_by("customer_id") \
+        .agg(nw.len().alias("_n"), nw.col("_pos").median().alias("_med"))
+    lf = lf.join(stats, on="customer_id", how="left")
+    out = (nw.col("_n") >= 3) & (amount / k > nw.col("_med"))
+    if np.isfinite(p99):
+        out = out | (amount / k > p99)
+    lf = lf.with_columns(out.fill_null(False).alias("is_outlier"))
+    if rules["outliers"] != "keep":
+        detail = (f"more than {k:g}x the customer's median row or {k:g}x the 99.9th percentile "
+                  f"(or the second-largest row if lower; {p99:,.6g})")
+        if rules["outliers"] == "drop":
+            lf = _apply(tv, lf, nw.col("is_outlier"), "outliers", "amount", detail, "amount", "drop")
+        else:
+            n, lines, examples = _first_rows(lf, nw.col("is_outlier"), "amount")
+            report.add("transactions", "outliers", "flagged", n, file=tv.file, column="amount",
+                       detail=detail + "; kept, marked in is_outlier", examples=examples, lines=lines)
+    return lf
+
+
 def _build(ts: TableSpec, as_of: pd.Timestamp | None, engine: str, customers: TableSpec | None,
            work: Path) -> TransactionLog:
     from toolkit.engine import collect, quantiles, scan
@@ -269,30 +312,14 @@ def _build(ts: TableSpec, as_of: pd.Timestamp | None, engine: str, customers: Ta
     if "order_id" not in (ts.columns or {}):
         report.add("transactions", "derived_order_id", "info", 0, file=tv.file, column="order_id",
                    detail="no order id in the source: one order per customer and day")
-    amount = nw.col("amount")
-    lf = _apply(tv, lf, amount < 0, "returns", "amount", "negative amount (return or cancellation), net revenue",
-                "amount", rules["returns"])
-    lf = _apply(tv, lf, amount == 0, "zero_amounts", "amount", "amount is zero", None, rules["zero_amounts"])
-    # outliers: worth more than k times the customer's median positive row (customers with >= 3
-    # rows) or k times the 99.9th percentile of all positive rows; flagged (kept) by default
-    k = float(rules["outlier_k"])
-    p99 = quantiles(lf.filter(amount > 0), [0.999])[0]   # exactly as pandas, without sorting the log
-    p99 = p99 if np.isfinite(p99) else float("inf")
-    stats = lf.with_columns(nw.when(amount > 0).then(amount).alias("_pos")).group_by("customer_id") \
-        .agg(nw.len().alias("_n"), nw.col("_pos").median().alias("_med"))
-    lf = lf.join(stats, on="customer_id", how="left")
-    out = (nw.col("_n") >= 3) & (amount > k * nw.col("_med"))
-    if np.isfinite(p99):
-        out = out | (amount > k * p99)
-    lf = lf.with_columns(out.fill_null(False).alias("is_outlier"))
-    if rules["outliers"] != "keep":
-        detail = f"more than {k:g}x the customer's median row or {k:g}x the 99.9th percentile ({p99:,.2f})"
-        if rules["outliers"] == "drop":
-            lf = _apply(tv, lf, nw.col("is_outlier"), "outliers", "amount", detail, "amount", "drop")
-        else:
-            n, lines, examples = _first_rows(lf, nw.col("is_outlier"), "amount")
-            report.add("transactions", "outliers", "flagged", n, file=tv.file, column="amount",
-                       detail=detail + "; kept, marked in is_outlier", examples=examples, lines=lines)
+    if "amount" not in columns:   # a purchase log without money: nothing to check on amounts
+        report.add("transactions", "no_amounts", "info", 0, file=tv.file, column="amount",
+                   detail="no amount in the source (purchase counts only): the returns, zero-amount and outlier "
+                          "rules do not apply, and reports that need money say so")
+        lf = lf.with_columns(nw.lit(None).cast(nw.Float64).alias("amount"), nw.lit(False).alias("is_outlier"))
+        columns = [*columns, "amount"]   # an empty column: queries run, and has_money is False
+    else:
+        lf = _amount_rules(tv, lf, rules)
     # microsecond timestamps whichever engine wrote the log: Spark reads no nanoseconds
     kept = lf.select(*[nw.col(c).cast(nw.Datetime("us")) if c == "date" else nw.col(c) for c in columns],
                      "is_outlier", LINE, *carried)

@@ -18,7 +18,7 @@ from toolkit.data.readers import LINE
 NUMERIC = "__number"   # batch mode: suffix of an extra attribute's numeric reading
 from toolkit.data.report import LoadReport
 from toolkit.data.schema import Table
-from toolkit.data.spec import TableSpec
+from toolkit.data.spec import DURATION_UNITS, TableSpec
 
 def source_col(df: pd.DataFrame, src: str, ts: TableSpec, model_col: str) -> pd.Series:
     if src not in df.columns:
@@ -58,15 +58,19 @@ def mapped_raw(df: pd.DataFrame, ts: TableSpec, table: Table) -> tuple[pd.DataFr
             raise SpecError(f"column {col!r} of table {ts.name!r} must be a source column name or a mapping",
                             file=ts.spec_file)
     for c in table.required:
-        if c not in out.columns and not (table.name == "transactions" and c == "order_id"):
+        # a log may have no order id (one order per customer and day) or no amounts (counts only)
+        if c not in out.columns and not (table.name == "transactions" and c in ("order_id", "amount")):
             raise DataError(f"the spec maps no source column onto required model column {c!r} of table "
                             f"{ts.name!r}", file=str(ts.path or ts.spec_file), column=c,
                             hint=f"add it under tables.{ts.name}.columns in {ts.spec_file}")
     extra = ts.raw.get("extra") or []
     extra_map = extra if isinstance(extra, dict) else {convert.snake(c): c for c in extra}
+    model_names = set(table.names)
     for name, src in extra_map.items():
-        if name in out.columns:
-            name = f"x_{name}"
+        if name in model_names or name.startswith("x_") and name[2:] in model_names:
+            # an extra is never a model column: 'Tenure' in years must not become tenure in months
+            name = f"x_{name}" if not name.startswith("x_") else name
+            opts.setdefault("_renamed", []).append((src, name))
         out[name] = source_col(df, src, ts, name)
         opts[name] = {"source": src, "extra": True}
     out[LINE] = df[LINE]
@@ -145,6 +149,7 @@ class TableValidator:
 
     # ---------------------------------------------------------------------------- conversion
     def convert(self, raw: pd.DataFrame, opts: dict[str, dict]) -> pd.DataFrame:
+        self.renamed_extras(opts)
         df = raw
         decimal = str(self.ts.raw.get("decimal", "."))
         thousands = self.ts.raw.get("thousands")
@@ -168,7 +173,12 @@ class TableValidator:
                     df = self.drop(df, df[col].isna(), "missing_ids", src, "identifier is empty",
                                    action=self.rules["missing_ids"])
             elif c.kind == "date":
-                vals, bad = convert.to_dates(df[col], o.get("format"), bool(o.get("dayfirst", False)))
+                local, n_offsets = convert.local_times(df[col])
+                if n_offsets:
+                    self.report.add(self.table.name, "time_zones", "repaired", n_offsets, file=self.file, column=src,
+                                    detail="timestamp with a UTC offset; kept as the local time it states",
+                                    examples=original[local.ne(original.astype("string")).fillna(False)].head(3).tolist())
+                vals, bad = convert.to_dates(local, o.get("format"), bool(o.get("dayfirst", False)))
                 df[col] = vals
                 ex = original[bad].head(5).tolist()
                 fmt = o.get("format") or "ISO 8601 (YYYY-MM-DD)"
@@ -188,6 +198,7 @@ class TableValidator:
                         vals, bad = vals * v, bad | b
                 else:
                     vals, bad = convert.to_numbers(df[col], decimal, thousands)
+                vals = self._rescale(vals, col, o, src)
                 ex = original[bad].head(5).tolist()
                 codes = set(self.ts.raw.get("missing_codes") or []) if self.table.name == "surveys" else set()
                 coded = vals.isin(list(codes))
@@ -236,6 +247,36 @@ class TableValidator:
             else:
                 df[col] = df[col].astype("string").astype(object)
         return df
+
+    def _rescale(self, vals: pd.Series, col: str, o: dict, src: str) -> pd.Series:
+        """A spec's ``scale`` (amounts in cents: 0.01) and ``unit`` (a duration in days, weeks or
+        years, converted into the model's unit), each stated once in the load report."""
+        factor, said = 1.0, []
+        if "scale" in o:
+            factor *= float(o["scale"])
+            said.append(f"multiplied by {float(o['scale']):g} (the spec's scale)")
+        unit = o.get("unit")
+        model_unit = self.table.column(col).unit
+        if unit and unit != model_unit:
+            factor *= DURATION_UNITS[unit] / DURATION_UNITS[model_unit]
+            said.append(f"converted from {unit} to {model_unit}")
+        if said and not self._said(col):
+            self.report.add(self.table.name, "converted_units", "info", 0, file=self.file, column=src,
+                            detail=f"{col}: " + "; ".join(said))
+        return vals * factor if factor != 1.0 else vals
+
+    def _said(self, col: str) -> bool:
+        return any(r.table == self.table.name and r.rule == "converted_units" and r.detail.startswith(f"{col}:")
+                   for r in self.report.results)
+
+    def renamed_extras(self, opts: dict) -> None:
+        """Extra attributes named like a model column keep their own meaning under an ``x_`` name."""
+        for src, name in opts.get("_renamed", []):
+            if not any(r.table == self.table.name and r.rule == "renamed_extra" and r.column == src
+                       for r in self.report.results):
+                self.report.add(self.table.name, "renamed_extra", "info", 0, file=self.file, column=src,
+                                detail=f"extra column {src!r} kept as {name!r}: {name[2:]!r} is a model column, "
+                                       f"which only 'columns:' maps (with 'unit:' for durations)")
 
     def _extra(self, df: pd.DataFrame, col: str, src: str) -> pd.Series:
         """Extra attributes: numeric when every non-empty value is a number, else text."""

@@ -12,7 +12,7 @@ privacy = True  # pseudonymise customer ids in exports
 from toolkit import quality as dq
 from toolkit.data import load_dataset
 from toolkit.plotting import apply_style
-from toolkit.reporting import fmt_int, fmt_pct, say, show_table
+from toolkit.reporting import fmt_int, fmt_money, fmt_pct, say, show_table
 from toolkit.results import RunResults
 
 apply_style()
@@ -46,36 +46,42 @@ show_table(counts, "Rows read and written per table", units="rows")
 rules = dq.rule_summary(ds)
 show_table(rules, "Loading rules that touched rows", units={"rows": "count", "lines": "line numbers in the source file"},
            index=False, max_rows=60)
-read, dropped = counts["rows_read"].sum(), counts["rows_dropped"].sum()
-say("Of **{read}** rows read, **{dropped}** ({share}) were dropped and **{repaired}** repaired; "
-    "**{flagged}** were flagged but kept.", read=fmt_int(read), dropped=fmt_int(dropped),
+read, dropped = ds.report.rows_read, counts.loc[~counts["derived"], "rows_dropped"].sum()
+say("Of **{read}** rows read from the dataset's files, **{dropped}** ({share}) were dropped and **{repaired}** "
+    "repaired; **{flagged}** were flagged but kept.", read=fmt_int(read), dropped=fmt_int(dropped),
     share=fmt_pct(dropped / max(read, 1)), repaired=fmt_int(counts["rows_repaired"].sum()),
     flagged=fmt_int(counts["rows_flagged"].sum()))
-for line in dq.notes(ds):
+for line in ds.report.balance_lines() + dq.notes(ds):
     say("- {line}", line=line)
 '''),
 ("md", "## Activity over time"),
 ("code", '''
 if ds.has("transactions"):
     activity = dq.monthly_activity(ds)
-    dq.plot_monthly(activity, ds.currency)
-    show_table(activity.tail(12), "Last 12 months of activity",
-               units={"orders": "count", "customers": "active customers", "revenue": f"net revenue, {ds.currency or 'currency'}"})
-    best = activity["revenue"].idxmax()
-    say("Transactions run from **{first}** to **{last}**; the busiest month was **{best}** with net revenue "
-        "of {rev}.", first=str(activity.index.min().date()), last=str(activity.index.max().date()),
-        best=best.strftime("%B %Y"), rev=f"{activity['revenue'].max():,.0f} {ds.currency}")
+    if ds.has_money:
+        dq.plot_monthly(activity, ds.currency)
+    else:
+        activity = activity.drop(columns="revenue")
+    units = {"orders": "count", "customers": "active customers", "revenue": f"net revenue, {ds.currency or 'currency'}"}
+    show_table(activity.tail(12), "Last 12 months of activity", units={c: units[c] for c in activity.columns})
+    best = activity["revenue" if ds.has_money else "orders"].idxmax()
+    say("Transactions run from **{first}** to **{last}**; the busiest month was **{best}** with {what}.",
+        first=str(activity.index.min().date()), last=str(activity.index.max().date()), best=best.strftime("%B %Y"),
+        what=f"net revenue of {fmt_money(activity['revenue'].max(), ds.currency)}" if ds.has_money
+        else f"{fmt_int(activity['orders'].max())} orders (the data has no amounts)")
 else:
     say("The dataset has no transactions table, so there is no activity over time to show.")
 '''),
 ("md", "## Distributions"),
 ("code", '''
-if ds.has("transactions"):
+if ds.has_money:
     dq.plot_amounts(ds, ds.currency)
     amt = dq.amount_summary(ds)
-    say("Row amounts: median {med:,.2f}, 99th percentile {p99:,.2f}, {neg} negative rows (returns) "
-        "worth {negsum:,.2f} in total.", med=amt["median"], p99=amt["p99"],
-        neg=fmt_int(amt["negative_rows"]), negsum=amt["negative_value"])
+    say("Row amounts: median {med}, 99th percentile {p99}, {neg} negative rows (returns) worth {negsum} in total.",
+        med=fmt_money(amt["median"], ds.currency), p99=fmt_money(amt["p99"], ds.currency),
+        neg=fmt_int(amt["negative_rows"]), negsum=fmt_money(amt["negative_value"], ds.currency))
+elif ds.has("transactions"):
+    say("The transactions carry no amounts (purchase counts only), so there is no distribution of amounts.")
 if ds.has("customers"):
     for col, counts_ in dq.categorical_profile(ds, "customers").items():
         dq.plot_counts(counts_, f"Customers by {col.replace('_', ' ')}", col.replace("_", " ").capitalize())

@@ -37,6 +37,7 @@ from toolkit.segmentation.rfm import UNMATCHED
 apply_style()
 ds = load_dataset(dataset)
 ds.require("transactions")
+ds.require_money()
 cfg = sg.load_config(config)
 out = RunResults(run_dir, notebook="segmentation", pseudonymise=privacy)
 cur = ds.currency or "currency units"

@@ -28,6 +28,7 @@ from toolkit.results import RunResults
 
 apply_style()
 ds = load_dataset(dataset)
+ds.require_money()
 out = RunResults(run_dir, notebook="kpi_scorecard", pseudonymise=privacy)
 cur = ds.currency or "currency"
 res = build_scorecard(ds, period=period, alpha=alpha, correction=correction, window_months=window_months,

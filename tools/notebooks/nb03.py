@@ -43,6 +43,7 @@ from toolkit.results import RunResults
 apply_style()
 ds = load_dataset(dataset)
 ds.require("transactions")
+ds.require_money()
 out = RunResults(run_dir, notebook="clv", pseudonymise=privacy)
 CUR = ds.currency or "currency units"
 UNIT = normalize_unit(time_unit)        # the one declared model time unit; everything else converts
