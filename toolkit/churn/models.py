@@ -1,7 +1,8 @@
 """Churn classifiers: logistic regression (statsmodels, odds ratios with intervals) and gradient
-boosting (scikit-learn ``HistGradientBoostingClassifier`` with probability calibration), an
-``auto`` choice between them, and their drivers: model-level (odds ratios, permutation importance)
-and per customer (the features pushing each customer's risk up the most).
+boosting (scikit-learn ``HistGradientBoostingClassifier`` with probability calibration; as the
+``hgb`` candidate, tuned by an inner cross-validation over :data:`HGB_GRID`), an ``auto`` choice
+between them, and their drivers: model-level (odds ratios, permutation importance) and per customer
+(the features pushing each customer's risk up the most).
 
 All estimators follow scikit-learn conventions (``fit`` returns ``self``, fitted attributes end in
 ``_``) and take a feature frame from :func:`toolkit.churn.features.build_features`.
@@ -19,6 +20,8 @@ from scipy import stats
 from scipy.special import expit
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.isotonic import IsotonicRegression
+from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedKFold
 from threadpoolctl import threadpool_limits
@@ -27,7 +30,18 @@ from toolkit.churn.design import Design, as_text
 from toolkit.churn.evaluation import classification_metrics, cross_validate
 
 KINDS = ("auto", "logit", "hgb")
-MODEL_NAMES = {"logit": "logistic regression", "hgb": "gradient boosting (calibrated)"}
+MODEL_NAMES = {"logit": "logistic regression", "hgb": "gradient boosting (tuned, calibrated)"}
+#: The settings the ``hgb`` candidate searches, from simple (additive stumps) to complex (31 leaves); every
+#: booster stops early on a validation fraction of its training rows (see :class:`TunedHGBChurn`).
+HGB_GRID: tuple[dict[str, Any], ...] = (
+    {"learning_rate": 0.2, "max_depth": 1, "max_leaf_nodes": 2, "min_samples_leaf": 20, "l2_regularization": 0.0},
+    {"learning_rate": 0.1, "max_depth": None, "max_leaf_nodes": 4, "min_samples_leaf": 40, "l2_regularization": 1.0},
+    {"learning_rate": 0.05, "max_depth": 3, "max_leaf_nodes": 8, "min_samples_leaf": 80, "l2_regularization": 10.0},
+    {"learning_rate": 0.1, "max_depth": None, "max_leaf_nodes": 8, "min_samples_leaf": 40, "l2_regularization": 1.0},
+    {"learning_rate": 0.05, "max_depth": None, "max_leaf_nodes": 16, "min_samples_leaf": 20, "l2_regularization": 1.0},
+    {"learning_rate": 0.1, "max_depth": None, "max_leaf_nodes": 31, "min_samples_leaf": 20, "l2_regularization": 0.0},
+)
+SETTING_COLUMNS = ["learning_rate", "max_depth", "max_leaf_nodes", "min_samples_leaf", "l2_regularization"]
 
 
 def driver_of(feature: str) -> str:
@@ -161,6 +175,34 @@ class LogitChurn(_ChurnEstimator):
         return self.result_.summary2(title="Logistic regression of churn")
 
 
+def _calibration_method(method: str, y: np.ndarray) -> str:
+    """'auto': isotonic from 5,000 rows and 500 of each class, sigmoid (Platt) below."""
+    if method == "auto":
+        return "isotonic" if len(y) >= 5000 and min(y.sum(), len(y) - y.sum()) >= 500 else "sigmoid"
+    if method not in ("isotonic", "sigmoid"):
+        raise ValueError(f"calibration must be 'auto', 'isotonic' or 'sigmoid', not {method!r}")
+    return method
+
+
+class _ScoreCalibrator:
+    """Map boosting scores (log-odds) to probabilities: isotonic regression or Platt scaling."""
+
+    def __init__(self, method: str) -> None:
+        self.method = method
+
+    def fit(self, scores: np.ndarray, y: np.ndarray) -> "_ScoreCalibrator":
+        if self.method == "isotonic":
+            self.model_ = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(scores, y)
+        else:
+            self.model_ = LogisticRegression(C=1e6).fit(scores[:, None], y)
+        return self
+
+    def predict(self, scores: np.ndarray) -> np.ndarray:
+        if self.method == "isotonic":
+            return self.model_.predict(scores)
+        return self.model_.predict_proba(scores[:, None])[:, 1]
+
+
 class HGBChurn(_ChurnEstimator):
     """Gradient boosting (``HistGradientBoostingClassifier``) with calibrated probabilities.
 
@@ -191,10 +233,7 @@ class HGBChurn(_ChurnEstimator):
         self.design_ = Design(max_levels=self.max_levels, min_count=self.min_count, impute=False,
                               drop_collinear=False).fit(X)
         Z = self.design_.transform(X).to_numpy(float)
-        method = self.calibration
-        if method == "auto":
-            method = "isotonic" if len(y) >= 5000 and min(y.sum(), len(y) - y.sum()) >= 500 else "sigmoid"
-        self.calibration_ = method
+        method = self.calibration_ = _calibration_method(self.calibration, y)
         base = HistGradientBoostingClassifier(
             learning_rate=self.learning_rate, max_iter=self.max_iter, max_leaf_nodes=self.max_leaf_nodes,
             min_samples_leaf=self.min_samples_leaf, l2_regularization=self.l2_regularization,
@@ -211,12 +250,167 @@ class HGBChurn(_ChurnEstimator):
             return self.model_.predict_proba(Z)
 
 
+class TunedHGBChurn(_ChurnEstimator):
+    """Gradient boosting tuned by an inner cross-validation, with calibrated probabilities.
+
+    Every setting of ``grid`` (default :data:`HGB_GRID`) is scored by its mean ROC-AUC over a stratified,
+    shuffled ``cv``-fold CV of the training rows (``random_state=seed``); each booster stops early when the
+    log loss on a ``validation_fraction`` of its own training rows has not improved for ``n_iter_no_change``
+    iterations (at most ``max_iter``). The best setting (the first on ties: the grid runs from simple to
+    complex) is refitted on all rows, again with early stopping, and its scores are calibrated on the chosen
+    setting's out-of-fold scores (as ``CalibratedClassifierCV(ensemble=False)`` does; ``calibration`` as in
+    :class:`HGBChurn`). Fitted inside an outer cross-validation, the search sees only the outer training
+    rows, so the outer metrics are nested (honest).
+
+    After ``fit``: ``grid_`` (the settings searched), ``search_`` (per setting: inner ROC-AUC mean and SD,
+    mean iterations, ``chosen``), ``best_index_`` (0-based row of ``grid_``), ``best_params_``, ``n_iter_``
+    (the refit's iterations), ``model_`` (the refitted booster), ``calibrator_``, ``calibration_``,
+    ``design_``, ``train_index_`` (the index of the rows the search and refit used).
+    """
+
+    def __init__(self, grid: tuple[dict[str, Any], ...] | list[dict[str, Any]] | None = None, cv: int = 3,
+                 seed: int = 0, n_threads: int = 1, max_iter: int = 500, validation_fraction: float = 0.15,
+                 n_iter_no_change: int = 20, calibration: str = "auto", max_levels: int = 20,
+                 min_count: int = 20) -> None:
+        self.grid = grid
+        self.cv = cv
+        self.seed = seed
+        self.n_threads = n_threads
+        self.max_iter = max_iter
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.calibration = calibration
+        self.max_levels = max_levels
+        self.min_count = min_count
+
+    def _booster(self, params: dict[str, Any]) -> HistGradientBoostingClassifier:
+        return HistGradientBoostingClassifier(
+            max_iter=self.max_iter, early_stopping=True, validation_fraction=self.validation_fraction,
+            n_iter_no_change=self.n_iter_no_change, scoring="loss", random_state=self.seed, **params)
+
+    def fit(self, X: pd.DataFrame, y: Any) -> "TunedHGBChurn":
+        self._remember_reference(X)
+        self.train_index_ = X.index.copy()
+        y = np.asarray(y, int)
+        grid = [dict(g) for g in (self.grid if self.grid is not None else HGB_GRID)]
+        if not grid:
+            raise ValueError("the tuning grid is empty")
+        self.grid_ = pd.DataFrame(grid).reindex(columns=SETTING_COLUMNS + sorted(
+            {k for g in grid for k in g} - set(SETTING_COLUMNS))).dropna(axis=1, how="all")
+        self.grid_.index = pd.RangeIndex(1, len(grid) + 1, name="setting")
+        self.design_ = Design(max_levels=self.max_levels, min_count=self.min_count, impute=False,
+                              drop_collinear=False).fit(X)
+        Z = self.design_.transform(X).to_numpy(float)
+        folds = list(StratifiedKFold(n_splits=self.cv, shuffle=True, random_state=self.seed).split(Z, y))
+        aucs = np.full((len(grid), len(folds)), np.nan)
+        iters = np.zeros((len(grid), len(folds)))
+        oof = np.full((len(grid), len(y)), np.nan)
+        with threadpool_limits(limits=self.n_threads):
+            for i, params in enumerate(grid):
+                for j, (tr, te) in enumerate(folds):
+                    booster = self._booster(params).fit(Z[tr], y[tr])
+                    oof[i, te] = booster.decision_function(Z[te])
+                    aucs[i, j] = roc_auc_score(y[te], oof[i, te])
+                    iters[i, j] = booster.n_iter_
+            mean = aucs.mean(axis=1)
+            best = int(np.argmax(mean))  # first maximum: the simpler setting wins ties
+            self.model_ = self._booster(grid[best]).fit(Z, y)
+        self.best_index_ = best
+        self.best_params_ = grid[best]
+        self.n_iter_ = int(self.model_.n_iter_)
+        self.search_ = self.grid_.assign(inner_auc=mean, inner_auc_sd=aucs.std(axis=1, ddof=1) if len(folds) > 1
+                                         else np.nan, iterations=iters.mean(axis=1),
+                                         chosen=np.arange(len(grid)) == best)
+        self.calibration_ = _calibration_method(self.calibration, y)
+        self.calibrator_ = _ScoreCalibrator(self.calibration_).fit(oof[best], y)
+        return self
+
+    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+        Z = self.design_.transform(X).to_numpy(float)
+        with threadpool_limits(limits=self.n_threads):
+            scores = self.model_.decision_function(Z)
+        p = self.calibrator_.predict(scores)
+        return np.column_stack([1 - p, p])
+
+
+def setting_text(setting: Any) -> str:
+    """One grid setting in words, e.g. 'learning rate 0.1, up to 8 leaves, >= 40 customers a leaf, L2 1'."""
+    s = dict(setting)
+    parts = [f"learning rate {s['learning_rate']:g}"]
+    depth = s.get("max_depth")
+    if depth is not None and not pd.isna(depth):
+        parts.append("stumps (depth 1)" if int(depth) == 1 else f"depth <= {int(depth)}")
+    leaves = s.get("max_leaf_nodes")
+    if leaves is not None and not pd.isna(leaves) and not (depth is not None and not pd.isna(depth)
+                                                          and 2 ** int(depth) <= int(leaves)):
+        parts.append(f"up to {int(leaves)} leaves")
+    if "min_samples_leaf" in s:
+        parts.append(f">= {int(s['min_samples_leaf'])} customers a leaf")
+    if "l2_regularization" in s:
+        parts.append(f"L2 {s['l2_regularization']:g}")
+    return ", ".join(parts)
+
+
+def tuning_table(evaluation_models: list[Any], final: Any = None, evaluation: str = "outer fold") -> pd.DataFrame:
+    """What the tuned boosting searched and chose: one row per grid setting with its words, the number
+    of evaluation fits (``evaluation`` names one: 'outer fold', or 'training window' for a time split) that
+    chose it, their mean inner ROC-AUC, and, when ``final`` (the refit on all rows) is given, its inner
+    ROC-AUC and choice (``attrs['final_iterations']``: the refit's boosting iterations)."""
+    fits = [m for m in evaluation_models if isinstance(m, TunedHGBChurn)]
+    if not fits:
+        raise ValueError("no tuned gradient boosting among the models")
+    grid = fits[0].grid_
+    out = grid.copy()
+    out.insert(0, "description", [setting_text(r) for _, r in grid.iterrows()])
+    out["chosen_in_evaluation"] = np.sum([m.search_["chosen"].to_numpy() for m in fits], axis=0).astype(int)
+    out["evaluation_inner_auc"] = np.mean([m.search_["inner_auc"].to_numpy() for m in fits], axis=0)
+    if isinstance(final, TunedHGBChurn):
+        out["final_inner_auc"] = final.search_["inner_auc"].to_numpy()
+        out["chosen_final"] = final.search_["chosen"].to_numpy()
+        out.attrs["final_iterations"] = final.n_iter_
+    out.attrs.update(evaluation_fits=len(fits), inner_folds=fits[0].cv, validation_fraction=fits[0].validation_fraction,
+                     evaluation=evaluation)
+    return out
+
+
+def tuning_text(table: pd.DataFrame) -> str:
+    """The report's sentences on a :func:`tuning_table`: how many settings, how they were scored, what
+    was chosen in the evaluation fits and in the refit on all customers."""
+    evaluation = table.attrs.get("evaluation", "outer fold")
+    n_fits, inner = int(table.attrs.get("evaluation_fits", table["chosen_in_evaluation"].sum())), table.attrs.get(
+        "inner_folds", 3)
+    span = lambda c, f="{:g}": "-".join(dict.fromkeys(f.format(v) for v in (table[c].min(), table[c].max())))  # noqa: E731
+    leaves = table["max_leaf_nodes"]
+    smallest = "stumps" if "max_depth" in table and (table["max_depth"] == 1).any() else f"{int(leaves.min())} leaves"
+    head = (f"Gradient boosting searched {len(table)} settings (learning rate {span('learning_rate')}, from "
+            f"{smallest} to {int(leaves.max())} leaves, at least {span('min_samples_leaf')} customers a leaf, "
+            f"L2 penalty {span('l2_regularization')}), each scored by its mean ROC-AUC in a {inner}-fold "
+            "cross-validation of the training rows only; every booster stopped early on "
+            f"{table.attrs.get('validation_fraction', 0.15):.0%} of its own training rows")
+    picks = table.loc[table["chosen_in_evaluation"] > 0, ["description", "chosen_in_evaluation"]]
+    picks = picks.sort_values("chosen_in_evaluation", ascending=False, kind="stable")
+    where = f"{evaluation}s" if n_fits != 1 else evaluation
+    chosen = "; ".join(f"setting {i} ({r.description}) in {r.chosen_in_evaluation} of {n_fits} {where}"
+                       for i, r in picks.iterrows()) if n_fits > 1 else \
+        f"setting {picks.index[0]} ({picks['description'].iloc[0]}) in the {evaluation}"
+    text = f"{head}. Chosen: {chosen}"
+    if "chosen_final" in table:
+        i = int(table.index[table["chosen_final"].to_numpy(bool)][0])
+        its = table.attrs.get("final_iterations")
+        text += (f"; the final refit on all customers chose setting {i} ({table.loc[i, 'description']}; "
+                 f"inner ROC-AUC {table.loc[i, 'final_inner_auc']:.3f}" +
+                 (f", {its} boosting iterations" if its is not None else "") + ").")
+    else:
+        text += "; boosting was not chosen, so it was not refitted on all customers."
+    return text
+
+
 def make_estimator(kind: str, seed: int = 0, n_threads: int = 1) -> _ChurnEstimator:
-    """A fresh, unfitted estimator of ``kind`` ('logit' or 'hgb')."""
+    """A fresh, unfitted estimator of ``kind``: 'logit' (:class:`LogitChurn`) or 'hgb' (:class:`TunedHGBChurn`)."""
     if kind == "logit":
         return LogitChurn()
     if kind == "hgb":
-        return HGBChurn(seed=seed, n_threads=n_threads)
+        return TunedHGBChurn(seed=seed, n_threads=n_threads)
     raise ValueError(f"model {kind!r} is not one of {', '.join(KINDS)}")
 
 

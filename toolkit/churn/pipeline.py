@@ -10,8 +10,13 @@ still active.
 candidates are fitted on the first window and evaluated on the second. The final model is refitted
 on both windows and scores the customers active at ``as_of`` for churn in the next ``horizon_days``.
 
-``model='auto'`` keeps logistic regression unless calibrated gradient boosting has a higher
-ROC-AUC by more than ``margin`` (see :func:`toolkit.churn.models.choose_kind`).
+The gradient boosting candidate is tuned inside every fit (:class:`toolkit.churn.models.TunedHGBChurn`:
+an inner cross-validation of the fit's own training rows over :data:`toolkit.churn.models.HGB_GRID`),
+so its cross-validated and time-split metrics are nested; ``ChurnPrediction.tuning`` says what was
+searched and chosen (:func:`toolkit.churn.models.tuning_table`).
+
+``model='auto'`` keeps logistic regression unless gradient boosting has a higher ROC-AUC by more than
+``margin`` (see :func:`toolkit.churn.models.choose_kind`).
 """
 from __future__ import annotations
 
@@ -25,7 +30,7 @@ from toolkit.data.errors import InsufficientDataError
 from toolkit.churn.evaluation import classification_metrics, cross_validate
 from toolkit.churn.features import DEFAULT_EXCLUDE, build_features
 from toolkit.churn.labels import churn_labels, is_dated, window_labels
-from toolkit.churn.models import KINDS, MODEL_NAMES, choose_kind, make_estimator
+from toolkit.churn.models import KINDS, MODEL_NAMES, choose_kind, make_estimator, tuning_table
 
 
 @dataclass
@@ -50,6 +55,7 @@ class ChurnPrediction:
     eval_model: Any = None         # a model of the chosen kind that did not see the held-out rows below
     X_holdout: pd.DataFrame | None = None
     y_holdout: np.ndarray | None = None
+    tuning: pd.DataFrame | None = None  # gradient boosting's search: settings and choices (tuning_table)
 
     @property
     def model_name(self) -> str:
@@ -88,8 +94,10 @@ def predict_churn(ds: Any, definition: str = "explicit", as_of: Any = None, hori
         scores = pd.Series(final.predict_proba(X_score)[:, 1], index=active, name="churn_probability")
         res = results[kind]
         te = res.test_index[0]
+        tuning = tuning_table(results["hgb"].models, final) if "hgb" in results else None
         return ChurnPrediction("snapshot", kind, comparison, res.mean.to_dict(), y, res.oof, X, final, X, y,
-                               X_score, scores, None, {"as_of": as_of}, res.folds, res.models[0], X.iloc[te], y[te])
+                               X_score, scores, None, {"as_of": as_of}, res.folds, res.models[0], X.iloc[te], y[te],
+                               tuning)
     h = pd.Timedelta(days=int(horizon_days))
     test_cut, train_cut = as_of - h, as_of - 2 * h
     y1 = window_labels(ds, train_cut, horizon_days, **lab_kw)
@@ -115,6 +123,8 @@ def predict_churn(ds: Any, definition: str = "explicit", as_of: Any = None, hori
     X_score = build_features(ds, as_of=as_of, exclude=exclude, customers=active).reindex(index=active,
                                                                                         columns=X1.columns)
     scores = pd.Series(final.predict_proba(X_score)[:, 1], index=active, name="churn_probability")
+    tuning = tuning_table([fitted["hgb"]], final, evaluation="training window") if "hgb" in fitted else None
     return ChurnPrediction("time", kind, comparison, comparison.loc[kind].to_dict(), y2a, probs[kind], X2, final,
                            X_train, y_train, X_score, scores, int(horizon_days),
-                           {"train": train_cut, "test": test_cut, "as_of": as_of}, None, fitted[kind], X2, y2a)
+                           {"train": train_cut, "test": test_cut, "as_of": as_of}, None, fitted[kind], X2, y2a,
+                           tuning)
