@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from toolkit.data.errors import InsufficientDataError, MissingTableError
 from toolkit.engine import as_day, collect, purchase_dates, transaction_log
 
 DEFINITIONS = ("explicit", "inactivity", "p_alive")
@@ -67,7 +68,7 @@ def _as_of(ds: Any, as_of: Any) -> pd.Timestamp:
 def _purchases(ds: Any, as_of: pd.Timestamp) -> pd.DataFrame:
     """First and last positive purchase per customer up to ``as_of`` (inclusive)."""
     if not has_transactions(ds):
-        raise ValueError("this churn definition needs a transactions table, which the dataset does not have")
+        raise MissingTableError("this churn definition needs a transactions table, which the dataset does not have")
     return _purchase_dates(ds, as_of)
 
 
@@ -112,10 +113,10 @@ def churn_labels(ds: Any, definition: str = "explicit", as_of: Any = None, inact
         out["churn_date"] = churn.where(out["churned"])
     elif definition == "explicit":
         if "churned" not in cu.columns or cu["churned"].isna().all():
-            raise ValueError("churn_definition='explicit' needs a churn flag or churn dates in the customer table; "
+            raise InsufficientDataError("churn_definition='explicit' needs a churn flag or churn dates in the customer table; "
                              "for purchase data use 'inactivity' or 'p_alive'")
         if pd.Timestamp(as_of) != pd.Timestamp(ds.as_of).normalize():
-            raise ValueError("the dataset has a churn flag but no dates, so labels exist only at its own as-of date")
+            raise InsufficientDataError("the dataset has a churn flag but no dates, so labels exist only at its own as-of date")
         keep = cu["churned"].notna()
         out["start"] = pd.NaT
         out["churned"] = cu["churned"].fillna(False).astype(bool)
@@ -165,7 +166,7 @@ def window_labels(ds: Any, cutoff: Any, horizon_days: int, definition: str = "ex
               attributes=())
     before = churn_labels(ds, as_of=cutoff, **kw)
     if not before.attrs["dated"]:
-        raise ValueError("the dataset has no dates, so churn cannot be placed in a time window")
+        raise InsufficientDataError("the dataset has no dates, so churn cannot be placed in a time window")
     after = churn_labels(ds, as_of=cutoff + pd.Timedelta(days=int(horizon_days)), **kw)
     population = before.index[before["active"].to_numpy()]
     y = after["churned"].reindex(population).fillna(False).astype(bool)

@@ -67,7 +67,8 @@ def plot_rate_bars(table: pd.DataFrame, title: str, group_label: str, overall: f
         ax.axvline(overall, color=PALETTE[1], ls="--", lw=1.2, label=f"all customers {overall:.1%}")
         ax.legend(loc="lower right", fontsize=9)
     _pct(ax, "x")
-    ax.set_xlim(0, max(float(t["churn_rate"].max() or 0) * 1.35, 0.01))
+    top = float(t["churn_rate"].max())   # NaN when no group has customers at the start
+    ax.set_xlim(0, max(top * 1.35 if np.isfinite(top) else 0.0, 0.01))
     return fig
 
 

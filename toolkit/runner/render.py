@@ -70,7 +70,11 @@ def header_html(h: ReportHeader) -> str:
     meta = [f"Run <code>{_esc(h.run_id)}</code>" if h.run_id else "", _esc(h.run_date),
             f"custkit {_esc(h.version)}" if h.version else ""]
     parts.append(f'<div class="ck-meta">{" &middot; ".join(m for m in meta if m)}</div>')
-    if h.status != "ok":
+    if h.status != "ok" and h.error_type in DATA_LIMITS:
+        parts.append('<div class="ck-error"><strong>This report stops early: the data cannot support the rest '
+                     'of it.</strong> The sections below run up to that point.'
+                     f"<p>{_esc(h.error_message)}</p></div>")
+    elif h.status != "ok":
         parts.append('<div class="ck-error"><strong>This report failed.</strong> '
                      'The output below stops at the failing cell '
                      '(<a href="#papermill-error-cell">jump to the error</a>).'
@@ -93,6 +97,19 @@ def header_html(h: ReportHeader) -> str:
     return "".join(parts)
 
 
+# Errors that state what the data cannot support (toolkit.data's DataError family): a reader gets
+# the sentence, never a traceback.
+DATA_LIMITS = {"DataError", "SpecError", "MissingTableError", "InsufficientDataError"}
+
+
+def _one_line(output: dict) -> dict:
+    """An error output as one sentence; the traceback stays in the executed notebook for developers."""
+    name, value = output.get("ename", "Error"), output.get("evalue", "")
+    text = value if name in DATA_LIMITS else (f"{name}: {value} (the executed notebook in the run's notebooks/ "
+                                               "folder holds the traceback)")
+    return nbformat.v4.new_output("stream", name="stdout", text=f"Stopped here: {text}\n")
+
+
 def prepare_notebook(nb: nbformat.NotebookNode, header: str) -> nbformat.NotebookNode:
     """A copy of ``nb`` for display: header cell first, no stderr streams, no duplicate papermill banner."""
     nb = copy.deepcopy(nb)
@@ -102,7 +119,7 @@ def prepare_notebook(nb: nbformat.NotebookNode, header: str) -> nbformat.Noteboo
         if "papermill-error-cell-tag" in tags and 'id="papermill-error-cell"' not in "".join(cell.source):
             continue  # the "An Exception was encountered" banner: the header states the error instead
         if cell.cell_type == "code":
-            cell.outputs = [o for o in cell.get("outputs", [])
+            cell.outputs = [_one_line(o) if o.get("output_type") == "error" else o for o in cell.get("outputs", [])
                             if not (o.get("output_type") == "stream" and o.get("name") == "stderr")]
         cells.append(cell)
     head = nbformat.v4.new_raw_cell(header)
