@@ -12,6 +12,7 @@ evaluate, rank and recommend models), ``report`` (purchase occasions, CLV table,
 ``spend`` (frequency-spend diagnostics), ``plots``.
 """
 from .base import BaseModel, BoundaryWarning, ConvergenceError, FitDiagnostics
+from .bgbb import BetaGeoBetaBinom
 from .bgnbd import BetaGeo, ModifiedBetaGeo
 from .business import cac, clv_cac, formula_cltv, value_tiers
 from .cashflow import dert
@@ -24,7 +25,7 @@ from .summary import TIME_UNITS, rfm_summary, unit_days
 from .value import customer_lifetime_value, discount_factors
 
 __all__ = [
-    "BaseModel", "BetaGeo", "BoundaryWarning", "ConvergenceError", "FitDiagnostics", "GammaGamma", "ModifiedBetaGeo",
+    "BaseModel", "BetaGeo", "BetaGeoBetaBinom", "BoundaryWarning", "ConvergenceError", "FitDiagnostics", "GammaGamma", "ModifiedBetaGeo",
     "ParetoNBD", "TIME_UNITS", "cac", "clv_cac", "customer_lifetime_value", "dert", "discount_factors",
     "formula_cltv", "holdout_scorecard", "hyp2f1", "log_hyp2f1", "rfm_summary", "simulate_bgnbd", "simulate_paretonbd",
     "simulate_transactions", "unit_days", "value_tiers",
