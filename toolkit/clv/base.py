@@ -25,7 +25,7 @@ except ImportError:  # pragma: no cover
     threadpool_limits = None
 
 __all__ = ["BoundaryWarning", "ConvergenceError", "FitDiagnostics", "BaseModel", "RFMData", "as_rfm", "customer_arrays",
-           "unique_rows"]
+           "fit_flag", "unique_rows", "WITHHELD"]
 
 Z95 = 1.959963984540054
 
@@ -51,6 +51,20 @@ class BoundaryWarning(UserWarning):
 _AT_BOUND = 1e-6   # log-parameters this close to a bound count as at the bound
 _FLAT = 1e-7       # Hessian eigenvalues below this share of the largest: the likelihood is flat there
 _SAME = 1e-10      # relative change of the mean log-likelihood treated as no change (rounding level)
+WITHHELD = "intervals withheld"
+
+
+def fit_flag(model: Any) -> tuple[str, str]:
+    """(flag, reason) of a fitted model: ("", "") for a regular interior maximum.
+
+    ``"boundary"``: a parameter is at a limit of the allowed range (1e-7 to 1e7), a limiting case of
+    the model such as "no dropout"; ``"singular"``: the Hessian is (nearly) singular, so that the 95%
+    interval of some parameter would run past those limits — the data cannot tell the estimate from
+    the limiting case. Either way the standard errors and intervals are withheld (NaN) and the
+    reason says so in words. Models fitted elsewhere (e.g. from_params) count as regular.
+    """
+    d = getattr(model, "diagnostics_", None)
+    return (d.flag, d.flag_reason) if d is not None else ("", "")
 
 
 @dataclass
@@ -72,6 +86,13 @@ class FitDiagnostics:
     boundary_note: str = ""   # what a maximum on the boundary means for this model, in words
     starts: list[dict] = field(default_factory=list)   # every run: start values, log-likelihood, iterations
     best_params: dict = field(default_factory=dict)    # where the optimiser ended (also when it failed)
+    flag: str = ""            # "" (a regular interior maximum), "boundary" or "singular": see fit_flag
+    flag_reason: str = ""     # the flag in plain words, e.g. "at the no-dropout boundary: intervals withheld"
+
+    @property
+    def flagged(self) -> bool:
+        """True when the estimates are a limiting case or barely identified (intervals withheld)."""
+        return bool(self.flag)
 
 
 def log_poch(c: float, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -132,20 +153,36 @@ def _column(frame: pd.DataFrame, names: Sequence[str]) -> np.ndarray:
     raise KeyError(f"none of the columns {list(names)} found in the data")
 
 
+def _row_codes(columns: Sequence[np.ndarray]) -> tuple[np.ndarray, int]:
+    """Code of each row's distinct row (0, 1, ... in order of first appearance) and how many there are.
+
+    The columns are combined one at a time, ``key * levels + code``; whenever the number of possible
+    keys passes 2**31 the keys are re-densified to the distinct ones seen (fewer than the number of
+    rows), so a key stays below 2**62 whatever the number of columns and levels. NaN is a value.
+    """
+    n = len(columns[0])
+    if n >= 2**31:
+        raise ValueError("unique_rows: 2**31 rows or more")
+    key = np.zeros(n, dtype=np.int64)
+    k = 1                                   # keys lie in [0, k); k <= 2**31 before each column
+    for col in columns:
+        codes, uniq = pd.factorize(np.asarray(col), use_na_sentinel=False)
+        m = max(len(uniq), 1)               # m <= n < 2**31, so key * m + code < 2**62
+        key = key * m + codes.astype(np.int64)
+        k *= m
+        if k > 2**31:
+            key, seen = pd.factorize(key)
+            key, k = key.astype(np.int64), len(seen)
+    inv, uniq_keys = pd.factorize(key)
+    return inv.astype(np.int64), len(uniq_keys)
+
+
 def _dedupe(columns: list[np.ndarray], weights: np.ndarray | None) -> tuple[list[np.ndarray], np.ndarray]:
     """Distinct rows of equally long float columns and the summed weight of each (hash based)."""
     n = len(columns[0])
-    key = np.zeros(n, dtype=np.int64)
-    mult = 1
-    for col in columns:
-        codes, uniq = pd.factorize(col)
-        key = key + codes.astype(np.int64) * mult
-        mult *= max(len(uniq), 1)
-        if mult > 2**62:
-            raise OverflowError("too many distinct values to combine into one key")
-    codes, uniq_keys = pd.factorize(key)
-    w = np.bincount(codes, weights=weights, minlength=len(uniq_keys)).astype(float)
-    rep = np.empty(len(uniq_keys), dtype=np.int64)
+    codes, k = _row_codes(columns)
+    w = np.bincount(codes, weights=weights, minlength=k).astype(float)
+    rep = np.empty(k, dtype=np.int64)
     rep[codes] = np.arange(n)          # any member represents its group: all are identical
     return [c[rep] for c in columns], w
 
@@ -153,14 +190,8 @@ def _dedupe(columns: list[np.ndarray], weights: np.ndarray | None) -> tuple[list
 def unique_rows(*columns: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
     """Distinct rows of equally long 1-d columns and the index of each input row's distinct row."""
     n = len(columns[0])
-    key = np.zeros(n, dtype=np.int64)
-    mult = 1
-    for col in columns:
-        codes, uniq = pd.factorize(np.asarray(col))
-        key = key + codes.astype(np.int64) * mult
-        mult *= max(len(uniq), 1)
-    inv, uniq_keys = pd.factorize(key)
-    rep = np.empty(len(uniq_keys), dtype=np.int64)
+    inv, k = _row_codes(columns)
+    rep = np.empty(k, dtype=np.int64)
     rep[inv] = np.arange(n)
     return [np.asarray(c)[rep] for c in columns], inv
 
@@ -356,6 +387,26 @@ class BaseModel:
         """Plain words for a maximum on the boundary (hook; the models name their limiting cases)."""
         parts = [f"{n} at its lower limit" for n in at_lo] + [f"{n} at its upper limit" for n in at_hi]
         return ("the likelihood is highest in a limiting case of the model (" + ", ".join(parts) + ")") if parts else ""
+
+    def _limit_label(self, at_lo: list[str], at_hi: list[str]) -> str:
+        """Short words for where on the boundary the fit is (hook: models name their limiting cases)."""
+        parts = [f"{n} at its lower limit" for n in at_lo] + [f"{n} at its upper limit" for n in at_hi]
+        return "at the parameter boundary (" + ", ".join(parts) + ")"
+
+    def _flag(self, phi: np.ndarray, se_phi: np.ndarray, free: np.ndarray, at_lo: list[str],
+              at_hi: list[str]) -> tuple[str, str]:
+        """Flag a maximum on the boundary, or one whose intervals would run past the allowed range."""
+        if at_lo or at_hi:
+            return "boundary", f"{self._limit_label(at_lo, at_hi)}: {WITHHELD}"
+        lo, hi = self._bounds
+        names = list(self.param_names)
+        with np.errstate(invalid="ignore"):
+            wide = free & ~((phi - Z95 * se_phi >= lo) & (phi + Z95 * se_phi <= hi))
+        if wide.any():
+            which = ", ".join(n for n, w in zip(names, wide) if w)
+            return "singular", (f"nearly singular Hessian: the data barely identify {which} (95% intervals would run "
+                                f"past the limits of the parameter range, 1e-7 to 1e7): {WITHHELD}")
+        return "", ""
 
     def _polish(self, phi: np.ndarray, f, data: Any, n_obs: float, steps: int = 12):
         """Newton steps on the parameters not at a bound (L-BFGS-B stops on relative function change;
@@ -587,15 +638,22 @@ class BaseModel:
         self.params_ = pd.Series(theta, index=names, dtype=float)
         k = len(phi)
         cov_phi = np.zeros((k, k))
-        cov_phi[np.ix_(free, free)] = np.linalg.inv(H[np.ix_(free, free)] * n_obs)
+        try:
+            cov_phi[np.ix_(free, free)] = np.linalg.inv(H[np.ix_(free, free)] * n_obs)
+        except np.linalg.LinAlgError:
+            cov_phi[np.ix_(free, free)] = np.nan
         se_phi = np.sqrt(np.clip(np.diag(cov_phi), 0, None))
         self.covariance_log_ = pd.DataFrame(cov_phi, index=names, columns=names)
-        se = np.where(free, theta * se_phi, np.nan)
+        flag, reason = self._flag(phi, se_phi, free, at_lo, at_hi)
+        self.diagnostics_.flag, self.diagnostics_.flag_reason = flag, reason
+        shown = free & (not flag)             # a flagged fit has no standard errors or intervals at all
+        se = np.where(shown, theta * se_phi, np.nan)
         self.se_ = pd.Series(se, index=names)
         with np.errstate(over="ignore"):
-            lower = np.where(free, np.exp(phi - Z95 * se_phi), np.nan)
-            upper = np.where(free, np.exp(phi + Z95 * se_phi), np.nan)
+            lower = np.where(shown, np.exp(phi - Z95 * se_phi), np.nan)
+            upper = np.where(shown, np.exp(phi + Z95 * se_phi), np.nan)
         self.confidence_intervals_ = pd.DataFrame({"lower": lower, "upper": upper}, index=names)
+        self.intervals_withheld_ = reason
         self.log_likelihood_ = float(-fun * n_obs)
         self.n_ = int(round(n_obs))
         self.n_distinct_ = self._n_rows(data)
@@ -630,13 +688,20 @@ class BaseModel:
         return len(self.param_names) * math.log(self.n_) - 2 * self.log_likelihood_
 
     def summary_frame(self) -> pd.DataFrame:
-        """Estimates, standard errors and 95% intervals as a DataFrame."""
-        return pd.DataFrame({
+        """Estimates, standard errors and 95% intervals as a DataFrame. For a flagged fit (see
+        :func:`fit_flag`) the errors and intervals are NaN and an ``interval_note`` column (and
+        ``attrs["intervals_withheld"]``) gives the reason."""
+        out = pd.DataFrame({
             "estimate": self.params_,
             "std_err": self.se_,
             "ci_lower": self.confidence_intervals_["lower"],
             "ci_upper": self.confidence_intervals_["upper"],
         })
+        flag, reason = fit_flag(self)
+        if flag:
+            out["interval_note"] = reason
+            out.attrs["intervals_withheld"] = reason
+        return out
 
     def summary(self) -> str:
         """A readable text table: estimates, SE, 95% CI, log-likelihood, AIC, BIC, n."""
@@ -652,18 +717,24 @@ class BaseModel:
                  "-" * width,
                  f"{'param':<8}{'estimate':>12}{'std.err':>12}{'[0.025':>14}{'0.975]':>12}",
                  "-" * width]
+        def num(v: float, w: int) -> str:
+            return f"{v:>{w}.4f}" if np.isfinite(v) else f"{'-':>{w}}"
+
         for name, row in tab.iterrows():
-            lines.append(f"{name:<8}{row.estimate:>12.4f}{row.std_err:>12.4f}"
-                         f"{row.ci_lower:>14.4f}{row.ci_upper:>12.4f}")
+            lines.append(f"{name:<8}{row.estimate:>12.4f}{num(row.std_err, 12)}"
+                         f"{num(row.ci_lower, 14)}{num(row.ci_upper, 12)}")
         d = self.diagnostics_
         lines += ["-" * width,
                   f"converged: {d.converged} (gradient norm {d.grad_norm:.2e}, {d.iterations} "
                   f"iterations, {d.n_starts} starts)",
                   f"best from start {d.start_index + 1} of {d.n_starts} ({d.method})",
                   "SE by the delta method on log-parameters; CI = exp(log est +/- 1.96 SE_log)."]
-        if d.boundary_note:
+        if d.boundary_note or d.flag_reason:
             import textwrap
-            lines += textwrap.wrap(f"{d.boundary_note}; no interval for parameters at a limit.", width)
+            if d.boundary_note:
+                lines += textwrap.wrap(f"{d.boundary_note}.", width)
+            if d.flag_reason:
+                lines += textwrap.wrap(f"Fit flagged, {d.flag_reason}.", width)
         lines.append("=" * width)
         return "\n".join(lines)
 
@@ -684,6 +755,15 @@ class TransactionModel(BaseModel):
         data = as_rfm(frequency, recency, T, weights)
         self.time_unit_ = data.time_unit
         return self._fit(data)
+
+    def _limit_label(self, at_lo: list[str], at_hi: list[str]) -> str:
+        """"at the no-dropout boundary" when the dropout parameters (the last two: a, b or s, beta)
+        are at the side where nobody drops out (shape at its lower or the second at its upper limit)."""
+        shape, second = self.param_names[2], self.param_names[3]
+        if shape in at_lo or second in at_hi:
+            rest = [n for n in at_lo if n not in (shape, second)] + [n for n in at_hi if n not in (shape, second)]
+            return "at the no-dropout boundary" + (f" ({', '.join(rest)} also at a limit)" if rest else "")
+        return super()._limit_label(at_lo, at_hi)
 
     def _check_data(self, data) -> None:
         if wdot(data.w, data.x) <= 0:

@@ -41,7 +41,7 @@ import pandas as pd
 from scipy import stats
 from scipy.special import betaln, digamma
 
-from .base import ArrayLike, BaseModel, ConvergenceError, FitDiagnostics, wdot
+from .base import WITHHELD, ArrayLike, BaseModel, ConvergenceError, FitDiagnostics, fit_flag, wdot
 
 __all__ = ["ShiftedBetaGeometric", "CohortRetention", "fit_cohorts", "km_comparison",
            "survivors_to_durations", "durations_from_dates"]
@@ -144,6 +144,12 @@ class ShiftedBetaGeometric(BaseModel):
         """Fit to a cohort's survivor counts n_0, n_1, ..., n_k (n_0 customers acquired at period 0)."""
         d = survivors_to_durations(survivors)
         return self.fit(d["duration"], d["churned"], d["customers"], time_unit=time_unit)
+
+    def _limit_label(self, at_lo: list[str], at_hi: list[str]) -> str:
+        """gamma and delta both at their upper limit: no heterogeneity (one churn probability for all)."""
+        if {"gamma", "delta"} <= set(at_hi):
+            return "at the no-heterogeneity boundary (one churn probability for every customer)"
+        return super()._limit_label(at_lo, at_hi)
 
     # ------------------------------------------------------------------------------- likelihood
     def _loglik_grad(self, theta, data, grad=True):
@@ -275,7 +281,10 @@ def _geometric_limit(t, e, w, time_unit: str | None) -> ShiftedBetaGeometric:
     m.confidence_intervals_ = pd.DataFrame({"lower": np.nan, "upper": np.nan}, index=list(m.param_names))
     m.converged_ = False
     m.diagnostics_ = FitDiagnostics(False, float("nan"), 0, 0, [], "no heterogeneity: geometric limit "
-                                    f"with theta = {theta:.4g}")
+                                    f"with theta = {theta:.4g}", flag="boundary",
+                                    flag_reason="at the no-heterogeneity boundary (one churn probability for every "
+                                                f"customer, gamma and delta infinite): {WITHHELD}")
+    m.intervals_withheld_ = m.diagnostics_.flag_reason
     m.heterogeneity_ = False
     m.theta_ = theta
     return m
@@ -292,7 +301,8 @@ class CohortRetention:
     def summary_frame(self, horizon: int = 24, discount_rate: float | None = None) -> pd.DataFrame:
         """Per cohort: customers, churned, gamma, delta (95% CI), retention after ``horizon`` periods,
         expected lifetime (inf when gamma <= 1), mean lifetime within ``horizon``, median lifetime and,
-        with ``discount_rate``, the discounted expected lifetime."""
+        with ``discount_rate``, the discounted expected lifetime. ``fit_flag`` / ``interval_note``: a fit
+        at the parameter boundary or with a nearly singular Hessian, whose intervals are withheld (NaN)."""
         rows = []
         for k, m in self.models_.items():
             ci = m.confidence_intervals_
@@ -304,7 +314,8 @@ class CohortRetention:
                    "expected_lifetime": m.expected_lifetime(),
                    f"lifetime_within_{horizon}": m.expected_lifetime(horizon),
                    "median_lifetime": m.median_lifetime(),
-                   "heterogeneity": getattr(m, "heterogeneity_", True)}
+                   "heterogeneity": getattr(m, "heterogeneity_", True),
+                   "fit_flag": fit_flag(m)[0], "interval_note": fit_flag(m)[1]}
             if discount_rate is not None:
                 row["discounted_expected_lifetime"] = m.discounted_expected_lifetime(discount_rate)
             rows.append(row)

@@ -22,6 +22,14 @@ holdout columns):
 Models are ranked on each criterion (1 = best; ties share the mean rank) and recommended by mean
 rank, ties broken by calibration BIC. :attr:`Scorecard.reason` says why in words.
 
+Flagged fits (:func:`toolkit.clv.base.fit_flag`: a maximum at the boundary of the parameter range,
+such as "no dropout", or a nearly singular Hessian) are marked in ``fit_flag`` / ``fit_note``.
+Among models that are practically as good a regular fit is preferred to a flagged one, and the
+reason says so; a flagged model that is recommended is named as such. When every model is
+flagged, or the calibration log-likelihoods of all models lie within :data:`LOGLIK_TIE` of each
+other, the data do not separate the models: :attr:`Scorecard.caveat` says so and names the rule
+that made the choice.
+
 P(active) for a customer alive at T with purchase rate lambda: BG/NBD and MBG/NBD (dropout only at
 purchases) ``P(alive) (1 - ((alpha+T)/(alpha+T+t))^(r+x))``; Pareto/NBD, with lifetime rate mu,
 ``P(alive) (1 - E[e^-(lambda+mu)t + mu/(lambda+mu) (1 - e^-(lambda+mu)t)])`` under the posterior
@@ -37,13 +45,13 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
-from .base import customer_arrays, unique_rows
+from .base import customer_arrays, fit_flag, unique_rows
 from .bgnbd import BetaGeo
 from .holdout import holdout_predictions, tracking_series
 from .paretonbd import ParetoNBD
 
 __all__ = ["Scorecard", "holdout_scorecard", "prob_active", "brier_score", "reliability_table",
-           "lift_table", "tolerant_rank", "CRITERIA", "EQUIVALENT_MEAN_RANK"]
+           "lift_table", "tolerant_rank", "CRITERIA", "EQUIVALENT_MEAN_RANK", "LOGLIK_TIE", "CHOICE_RULE"]
 
 #: Ranking criteria: column of :attr:`Scorecard.metrics`, label, whether lower is better, and the
 #: difference below which two models count as equally good ("rel": share of the better value,
@@ -60,6 +68,13 @@ CRITERIA = {
 #: Models whose mean rank is within this of the best count as equally good; among them the one
 #: with the lowest calibration BIC is recommended.
 EQUIVALENT_MEAN_RANK = 0.5
+#: Calibration log-likelihoods within this of each other count as tied (a likelihood-ratio of
+#: e^0.5 ~ 1.6, far below any test's threshold: the data do not tell the models apart).
+LOGLIK_TIE = 0.5
+#: The recommendation rule, in words.
+CHOICE_RULE = (f"the best mean rank over the holdout criteria; models within {EQUIVALENT_MEAN_RANK} of it count as "
+               "equally good, and among them a regular fit is preferred to a flagged one, then the lowest calibration "
+               "BIC, then the order in which the models were given")
 
 
 def tolerant_rank(values: pd.Series, lower_is_better: bool = True, tolerance: tuple[str, float] = ("rel", 0.02)) -> pd.Series:
@@ -159,6 +174,8 @@ class Scorecard:
     recommended: str = ""
     reason: str = ""
     criteria: list[str] = field(default_factory=list)
+    caveat: str = ""                      # set when the data do not separate the models (all flagged, or tied)
+    flags: dict[str, str] = field(default_factory=dict)   # model -> why its fit is flagged (flagged ones only)
 
     def ranking(self) -> pd.DataFrame:
         """Rank per criterion and the mean rank, best model first."""
@@ -231,6 +248,8 @@ def holdout_scorecard(rfm: pd.DataFrame, models: Mapping[str, object], spend: pd
         if track is not None:
             row["tracking_mape"] = track_err[name]
         row["bic"] = float((bic or {}).get(name, getattr(m, "bic_", np.nan)))
+        row["log_likelihood"] = float(getattr(m, "log_likelihood_", np.nan))
+        row["fit_flag"], row["fit_note"] = fit_flag(m)
         rows[name] = row
         for what, prob in (("P(active)", pact), ("P(alive)", palive)):
             rt = reliability_table(prob, active, bins).reset_index()
@@ -248,12 +267,69 @@ def holdout_scorecard(rfm: pd.DataFrame, models: Mapping[str, object], spend: pd
         metrics[f"rank_{c}"] = tolerant_rank(metrics[c], CRITERIA[c][1], CRITERIA[c][2])
     metrics["mean_rank"] = metrics[[f"rank_{c}" for c in criteria]].mean(axis=1)
     metrics["equivalent"] = metrics["mean_rank"] <= metrics["mean_rank"].min() + EQUIVALENT_MEAN_RANK
-    order = metrics.sort_values(["equivalent", "bic", "mean_rank"], ascending=[False, True, True]).index
+    metrics["flagged"] = metrics["fit_flag"] != ""
+    order = metrics.sort_values(["equivalent", "flagged", "bic", "mean_rank"],
+                                ascending=[False, True, True, True], kind="stable").index
     best = order[0]
     card = Scorecard(metrics, pd.concat(rel, ignore_index=True), pd.concat(lifts, ignore_index=True), per_cust,
                      track, best, "", criteria)
-    card.reason = _reason(metrics, criteria, list(order))
+    card.flags = {n: metrics.loc[n, "fit_note"] for n in metrics.index if metrics.loc[n, "flagged"]}
+    card.caveat = _caveat(metrics)
+    card.reason = " ".join(t for t in (card.caveat, _reason(metrics, criteria, list(order)),
+                                       _flag_text(metrics, list(order))) if t)
     return card
+
+
+def _names(models: list[str]) -> str:
+    return models[0] if len(models) == 1 else ", ".join(models[:-1]) + " and " + models[-1]
+
+
+def _by_note(metrics: pd.DataFrame, models: list[str]) -> str:
+    """"A and B at the no-dropout boundary: intervals withheld; C ..." (models with the same note together)."""
+    groups: dict[str, list[str]] = {}
+    for m in models:
+        groups.setdefault(metrics.loc[m, "fit_note"], []).append(m)
+    return "; ".join(f"{_names(ms)} {note}" for note, ms in groups.items())
+
+
+def _caveat(metrics: pd.DataFrame) -> str:
+    """Why the data do not separate the models (every fit flagged, or tied log-likelihoods), or ""."""
+    if len(metrics) < 2:
+        return ""
+    ll = metrics["log_likelihood"]
+    tied = bool(ll.notna().all() and ll.max() - ll.min() <= LOGLIK_TIE)
+    all_flagged = bool(metrics["flagged"].all())
+    if not (tied or all_flagged):
+        return ""
+    parts = []
+    if all_flagged:
+        parts.append(f"every model is flagged ({_by_note(metrics, list(metrics.index))})")
+    if tied:
+        parts.append(f"the calibration log-likelihoods of all models are within {LOGLIK_TIE} of each other ("
+                     + ", ".join(f"{m} {ll[m]:,.2f}" for m in metrics.index) + ")")
+    text = " and ".join(parts)
+    return ("No model can be preferred on its merits: " + text + ", so these data do not tell the models apart. "
+            "The choice below is by rule only: " + CHOICE_RULE + ".")
+
+
+def _flag_text(metrics: pd.DataFrame, order: list[str]) -> str:
+    """Sentences on flagged fits: the recommended one, and flagged ones passed over in the tie-break
+    (nothing when every model is flagged: the caveat says so)."""
+    if metrics["flagged"].all():
+        return ""
+    best = order[0]
+    out = []
+    if metrics.loc[best, "flagged"]:
+        out.append(f"Note: the recommended {best} fit is {metrics.loc[best, 'fit_note']}.")
+    passed = [m for m in order[1:] if metrics.loc[m, "flagged"] and metrics.loc[m, "equivalent"]
+              and not metrics.loc[best, "flagged"]]
+    if passed:
+        out.append(f"{_names(passed)} {'was' if len(passed) == 1 else 'were'} practically as good on the holdout "
+                   f"but flagged ({_by_note(metrics, passed)}), so the regular fit of {best} is preferred.")
+    others = [m for m in order[1:] if metrics.loc[m, "flagged"] and m not in passed]
+    if others:
+        out.append(f"Flagged: {_by_note(metrics, others)}.")
+    return " ".join(out)
 
 
 def _fmt(c: str, v: float) -> str:
@@ -264,6 +340,17 @@ def _fmt(c: str, v: float) -> str:
     return f"{v:.3g}"
 
 
+def _bic_text(metrics: pd.DataFrame, best: str, pool: list[str], among: str) -> str:
+    """Which of the equally good models the BIC picks, or that the BIC ties too (then the order given)."""
+    bic = metrics.loc[pool, "bic"]
+    values = f"{metrics.loc[best, 'bic']:,.1f}" + "".join(f", {m} {bic[m]:,.1f}" for m in pool if m != best)
+    if len(pool) > 1 and bic.max() - bic.min() <= 0.05:
+        values = ", ".join(f"{m} {bic[m]:,.1f}" for m in pool)
+        return (f"{among} the calibration BIC is the same too ({values}), so {best} is taken as the first of them "
+                "in the order the models were given.")
+    return f"{among} {best} has the lowest calibration BIC ({values})."
+
+
 def _reason(metrics: pd.DataFrame, criteria: list[str], order: list[str]) -> str:
     best = order[0]
     if len(order) == 1:
@@ -272,15 +359,16 @@ def _reason(metrics: pd.DataFrame, criteria: list[str], order: list[str]) -> str
     by_rank = list(mr.sort_values(kind="stable").index)
     eq = [m for m in order if metrics.loc[m, "equivalent"]]
     ranks = ", ".join(f"{m} {mr[m]:.2f}" for m in by_rank)
+    flagged = metrics["flagged"] if "flagged" in metrics.columns else pd.Series(False, index=metrics.index)
+    pool = [m for m in eq if not flagged[m]] if not flagged[best] else eq
+    among = "among them" if len(pool) == len(eq) else "among the regular (unflagged) fits"
     if len(eq) == 1:
         text = (f"{best} is recommended: it has the best mean rank over {len(criteria)} holdout criteria "
                 f"({ranks}; 1 = best, models within the tolerance of each criterion share a rank).")
     else:
         text = (f"{best} is recommended. On the holdout, {', '.join(eq)} are practically as good (mean ranks "
                 f"within {EQUIVALENT_MEAN_RANK} over {len(criteria)} criteria: {ranks}; 1 = best, models within "
-                f"the tolerance of each criterion share a rank); among them {best} has the lowest calibration BIC "
-                f"({metrics.loc[best, 'bic']:,.1f}"
-                + "".join(f", {m} {metrics.loc[m, 'bic']:,.1f}" for m in eq if m != best) + ").")
+                f"the tolerance of each criterion share a rank); " + _bic_text(metrics, best, pool, among))
     wins = [c for c in criteria if metrics.loc[best, f"rank_{c}"] == 1
             and (metrics[f"rank_{c}"] > 1).any()]
     if wins:
