@@ -15,6 +15,7 @@ omitted), so with weekly units it is directly comparable with the published -958
 from __future__ import annotations
 
 import numpy as np
+from scipy.special import betainc, betaln, gammaln
 
 from .base import (ArrayLike, RFMData, RFMInput, TransactionModel, _limits_note,
                    customer_arrays, log_poch, unique_rows, wdot)
@@ -35,6 +36,36 @@ def safe_exp(v: np.ndarray) -> np.ndarray:
 def inv1p_exp(v: np.ndarray) -> np.ndarray:
     """1 / (1 + e^v) for any v (0 for v = +inf, 1 for v = -inf), without floating-point flags."""
     return 1.0 / (1.0 + safe_exp(v))
+
+
+def log_nbd_pmf(k: np.ndarray, t: np.ndarray, r, alpha) -> np.ndarray:
+    """log P(N(t) = k) for the NBD (Poisson counts with rate ~ Gamma(r, alpha)); -inf where impossible."""
+    k, t, r, alpha = np.broadcast_arrays(*(np.asarray(v, float) for v in (k, t, r, alpha)))
+    pos = t > 0
+    lu = np.where(pos, np.log(np.where(pos, t, 1.0)) - np.log(alpha + t), 0.0)   # log(t / (alpha + t))
+    kl = np.where(k > 0, k * lu, 0.0)
+    out = gammaln(r + k) - gammaln(r) - gammaln(k + 1) - r * np.log1p(t / alpha) + kl
+    return np.where(pos | (k == 0), out, -np.inf)
+
+
+def nbd_tail(k: np.ndarray, t: np.ndarray, r, alpha) -> np.ndarray:
+    """P(N(t) >= k) for the NBD: the regularised incomplete beta I_u(k, r), u = t / (alpha + t); 1 at k = 0."""
+    k, t, r, alpha = np.broadcast_arrays(*(np.asarray(v, float) for v in (k, t, r, alpha)))
+    u = t / (alpha + t)
+    return np.where(k > 0, betainc(np.maximum(k, 1.0), r, u), 1.0)
+
+
+def _bg_count_pmf(k, t, r, alpha, a, b, modified: bool) -> np.ndarray:
+    """P(X(t) = k) of a customer who just purchased, with dropout only after purchases (BG/NBD, Fader,
+    Hardie & Lee 2005, eq. 8) or also right away (MBG/NBD): alive with k purchases, or dropped out
+    after the k-th (which needs N(t) >= k)."""
+    k = np.asarray(k, float)
+    base = betaln(a, b)
+    e = 1.0 if modified else 0.0
+    alive = safe_exp(betaln(a, b + k + e) - base + log_nbd_pmf(k, t, r, alpha))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ldead = np.where((k > 0) | modified, betaln(a + 1, np.maximum(b + k - 1 + e, 1e-300)) - base, -np.inf)
+    return alive + safe_exp(ldead) * nbd_tail(k, t, r, alpha)
 
 
 class BetaGeo(TransactionModel):
@@ -196,6 +227,26 @@ class BetaGeo(TransactionModel):
         x, tx, T_ = customer_arrays(frequency, recency, T)
         pref = (a + b + x - (0 if self._modified else 1)) / (a - 1)
         return self.prob_alive(x, tx, T_) * pref * self._by_x_T(t, x, T_)
+
+
+    def probability_of_n_purchases_up_to_time(self, t: ArrayLike, n: ArrayLike) -> np.ndarray:
+        """P(X(t) = n): probability of exactly n repeat purchases in (0, t] (t and n broadcast)."""
+        r, alpha, a, b = self._theta()
+        return _bg_count_pmf(n, t, r, alpha, a, b, self._modified)
+
+    def conditional_probability_of_n_purchases_up_to_time(self, n: ArrayLike, t: ArrayLike,
+                                                          frequency: RFMInput, recency: ArrayLike | None = None,
+                                                          T: ArrayLike | None = None) -> np.ndarray:
+        """P(Y(t) = n | x, t_x, T): probability of exactly n purchases in (T, T + t], per customer.
+
+        A customer alive at T has lambda ~ Gamma(r + x, alpha + T) and p ~ Beta(a, b + x) (MBG/NBD:
+        b + x + 1) and from then on drops out only after purchases; a dropped-out customer buys nothing."""
+        r, alpha, a, b = self._theta()
+        x, tx, T_ = customer_arrays(frequency, recency, T)
+        pa = self.prob_alive(x, tx, T_)
+        n = np.asarray(n, float)
+        alive = _bg_count_pmf(n, t, r + x, alpha + T_, a, b + x + (1 if self._modified else 0), False)
+        return pa * alive + (1.0 - pa) * (n == 0)
 
 
 class ModifiedBetaGeo(BetaGeo):
