@@ -148,3 +148,57 @@ def test_cohorts_without_heterogeneity_fall_back_to_a_geometric_lifetime():
         t = np.arange(25)
         np.testing.assert_allclose(m.survival(t), 0.9 ** t, atol=0.03)
         assert "sBG retention" in m.summary()
+
+
+def _homogeneous(n: int, theta: float, seed: int):
+    """Geometric lifetimes with one churn probability for everyone (truth: gamma, delta infinite)."""
+    rng = np.random.default_rng(seed)
+    life = rng.geometric(theta, n)
+    window = rng.integers(1, 60, n)
+    return np.minimum(life, window), life <= window
+
+
+def test_homogeneous_cohorts_are_flagged_with_intervals_withheld():
+    """No heterogeneity in the simulation (truth: gamma, delta infinite). Where the maximum runs out
+    along that ridge — to gamma ~ 4e5, delta ~ 7e6 and beyond, as on the reported data — the fit is
+    flagged (a nearly singular Hessian) or finds no maximum (then fit_cohorts takes the geometric
+    limit, flagged too); either way no interval is shown."""
+    from toolkit.clv.base import WITHHELD, ConvergenceError, fit_flag
+
+    for n, theta, seed, direct_flag in [(1000, 0.05, 9, "singular"), (500, 0.1, 9, "singular"),
+                                        (3000, 0.04, 3, None)]:
+        t, e = _homogeneous(n, theta, seed)
+        if direct_flag is None:
+            with pytest.raises(ConvergenceError):
+                ShiftedBetaGeometric().fit(t, e)
+        else:
+            direct = ShiftedBetaGeometric().fit(t, e)
+            assert direct.params_["gamma"] > 1e5 and direct.params_["delta"] > 1e6
+            assert fit_flag(direct)[0] == direct_flag and "barely identify gamma, delta" in fit_flag(direct)[1]
+            assert direct.confidence_intervals_.isna().all().all() and direct.se_.isna().all()
+        tab = fit_cohorts(t, e, np.zeros(n)).summary_frame(12)
+        row = tab.iloc[0]
+        assert row["fit_flag"] in ("boundary", "singular") and row["interval_note"].endswith(WITHHELD)
+        assert np.isnan(row[["gamma_lower", "gamma_upper", "delta_lower", "delta_upper"]].to_numpy(float)).all()
+
+
+def test_geometric_limit_names_the_no_heterogeneity_boundary():
+    t, e = _homogeneous(3000, 0.04, 3)
+    m = fit_cohorts(t, e, np.zeros(3000)).models_[0.0]
+    assert not m.heterogeneity_
+    assert m.diagnostics_.flag_reason.startswith("at the no-heterogeneity boundary")
+
+
+def test_heterogeneous_cohort_is_not_flagged():
+    """theta ~ Beta(1.2, 6) across customers: an interior maximum, intervals shown and covering the truth."""
+    rng = np.random.default_rng(11)
+    n = 4000
+    life = rng.geometric(rng.beta(1.2, 6.0, n))
+    window = rng.integers(1, 40, n)
+    m = ShiftedBetaGeometric().fit(np.minimum(life, window), life <= window)
+    assert m.diagnostics_.flag == "" and m.intervals_withheld_ == ""
+    ci = m.confidence_intervals_
+    assert ci.loc["gamma", "lower"] < 1.2 < ci.loc["gamma", "upper"]
+    assert ci.loc["delta", "lower"] < 6.0 < ci.loc["delta", "upper"]
+    tab = fit_cohorts(np.minimum(life, window), life <= window, np.zeros(n)).summary_frame(12)
+    assert tab["fit_flag"].iloc[0] == "" and tab["interval_note"].iloc[0] == ""
