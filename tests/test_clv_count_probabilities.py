@@ -90,3 +90,41 @@ def test_pareto_nbd_quadrature_matches_adaptive_quad_of_the_defining_integral():
                               limit=500, points=[1, 10, 100], epsabs=1e-14, epsrel=1e-11)[0]
         expect = nb(k, t) * (beta / (beta + t)) ** s + dead
         assert float(m.probability_of_n_purchases_up_to_time(t, k)) == pytest.approx(expect, rel=1e-8)
+
+
+# ---------------------------------------------------------------- P(alive) matrix and one customer's path
+def test_prob_alive_matrix_is_the_model_prob_alive_per_cell():
+    from toolkit.clv.plots import prob_alive_matrix
+
+    for model in MODELS:
+        mat = prob_alive_matrix(model, 38.86, max_frequency=10, n_recency=8)
+        assert mat.shape == (11, 9) and mat.index.name == "frequency" and mat.columns.name == "recency"
+        assert mat.iloc[0, 1:].isna().all() and mat.iloc[1:].notna().all().all()
+        x, rec = 4, mat.columns[5]
+        assert mat.loc[x, rec] == pytest.approx(float(model.prob_alive(x, rec, 38.86)[0]))
+        assert np.all(np.diff(mat.iloc[1:].to_numpy(), axis=1) > 0)    # more recent last purchase: more alive
+
+
+def test_prob_alive_path_follows_the_purchase_history():
+    import pandas as pd
+
+    from toolkit.clv.plots import plot_prob_alive_path, prob_alive_path
+
+    model = MODELS[0]
+    path = prob_alive_path(model, [5.0, 8.0, 8.0, 20.0], end=45.0, points=50)
+    assert path["time"].iloc[0] == 0 and path["time"].iloc[-1] == pytest.approx(40.0)
+    assert np.all(path.loc[path["frequency"] == 0, "prob_alive"] == 1.0)     # BG/NBD: alive until a repeat
+    at = path[(path["time"] == 15.0) & (path["frequency"] == 2)]             # purchases at 0, 3, 15 (shifted)
+    assert float(at["prob_alive"].iloc[0]) == pytest.approx(float(model.prob_alive(2, 15.0, 15.0)[0]))
+    before = path[(path["time"] < 15.0) & (path["time"] > 14.99)]
+    assert float(before["prob_alive"].iloc[0]) == pytest.approx(float(model.prob_alive(1, 3.0, 15.0)[0]), rel=1e-6)
+    assert path["frequency"].max() == 2                                      # same-time purchases count once
+    # dates: the same path with days / 7 as weeks
+    model.time_unit_ = "W"
+    days = pd.to_datetime("1997-01-01") + pd.to_timedelta([35, 56, 56, 140], unit="D")
+    end = pd.Timestamp("1997-01-01") + pd.Timedelta(days=35 + 280)
+    dpath = prob_alive_path(model, pd.Series(days), end=end, points=50)
+    np.testing.assert_allclose(dpath["prob_alive"], path["prob_alive"], rtol=1e-9)
+    fig = plot_prob_alive_path(dpath, customer="1", model_name="BG/NBD")
+    ax = fig.axes[0]
+    assert "P(alive)" in ax.get_title() and ax.get_xlabel() and ax.get_ylabel() == "P(alive)"

@@ -10,7 +10,8 @@ from toolkit.plotting import plot_lorenz as lorenz_figure
 
 __all__ = ["plot_tracking", "plot_by_frequency", "plot_prob_alive_heatmap", "plot_clv_distribution",
            "plot_reliability", "plot_lift", "plot_clv_by_band", "plot_cash_flows",
-           "plot_lorenz", "plot_value_by_group", "plot_recovery", "plot_errors"]
+           "plot_lorenz", "plot_value_by_group", "plot_recovery", "plot_errors",
+           "prob_alive_matrix", "prob_alive_path", "plot_prob_alive_path"]
 
 _MODEL_COLORS = {"BG/NBD": PALETTE[1], "Pareto/NBD": PALETTE[2], "MBG/NBD": PALETTE[3]}
 
@@ -213,4 +214,78 @@ def plot_cash_flows(flows: pd.DataFrame, currency: str = "", unit_label: str = "
     for i, (name, g) in enumerate(flows.groupby("segment", sort=False)):
         ax.plot(g["period"], g["cumulative_discounted_margin"], marker=".", color=PALETTE[i % len(PALETTE)], label=name)
     ax.legend()
+    return fig
+
+
+# ------------------------------------------------------------------ P(alive) matrix and one customer's path
+def prob_alive_matrix(model, T: float, max_frequency: int = 20, n_recency: int = 20) -> pd.DataFrame:
+    """P(alive) of a customer of age ``T`` over frequency (rows, 0..max_frequency) and recency (columns,
+    ``n_recency + 1`` equal steps from 0 to T). Impossible cells are NaN: without repeat purchases the
+    recency is 0."""
+    rec = np.linspace(0.0, float(T), int(n_recency) + 1)
+    freq = np.arange(int(max_frequency) + 1, dtype=float)
+    xx, rr = np.meshgrid(freq, rec, indexing="ij")
+    ok = (xx > 0) | (rr == 0)
+    pa = np.full(xx.shape, np.nan)
+    pa[ok] = np.asarray(model.prob_alive(xx[ok], rr[ok], np.full(int(ok.sum()), float(T))), float)
+    out = pd.DataFrame(pa, index=pd.Index(freq.astype(int), name="frequency"),
+                       columns=pd.Index(rec, name="recency"))
+    out.attrs["T"] = float(T)
+    return out
+
+
+def prob_alive_path(model, purchase_times, end=None, points: int = 200,
+                    time_unit: str | None = None) -> pd.DataFrame:
+    """P(alive) of one customer over time, from the first purchase to ``end``.
+
+    ``purchase_times`` are the customer's purchases, as numbers in the model's time unit or as dates
+    (converted with ``time_unit``, default the model's); purchases on the same day (the same time)
+    count once. At each time t the history is (repeat purchases up to t, time of the last one, age t),
+    evaluated on an even grid of ``points`` times plus the moments just before each purchase, so the
+    path shows the decay between purchases and the jump at each one. Columns: time (model units after
+    the first purchase; ``date`` too for date input), frequency, recency, T, prob_alive.
+    """
+    raw = pd.Series(purchase_times)
+    dates = pd.api.types.is_datetime64_any_dtype(raw) or isinstance(raw.iloc[0], (pd.Timestamp, np.datetime64))
+    if dates:
+        from .summary import unit_days
+
+        unit = time_unit or getattr(model, "time_unit_", None) or "D"
+        days = unit_days(unit)
+        d = pd.to_datetime(raw).dt.normalize().drop_duplicates().sort_values()
+        first = d.iloc[0]
+        times = ((d - first).dt.days / days).to_numpy(float)
+        stop = ((pd.Timestamp(end).normalize() - first).days / days) if end is not None else times[-1]
+    else:
+        times = np.unique(np.asarray(raw, float))
+        first = times[0]
+        times = times - first
+        stop = (float(end) - first) if end is not None else times[-1]
+    if stop < times[-1]:
+        raise ValueError("end lies before the last purchase")
+    eps = 1e-9 * max(stop, 1.0)
+    grid = np.unique(np.concatenate([np.linspace(0.0, stop, int(points)), times,
+                                     np.maximum(times[1:] - eps, 0.0)]))
+    k = np.searchsorted(times, grid, side="right") - 1          # index of the last purchase up to t
+    x = k.astype(float)
+    tx = times[k]
+    pa = np.asarray(model.prob_alive(x, tx, grid), float)
+    out = pd.DataFrame({"time": grid, "frequency": x, "recency": tx, "T": grid, "prob_alive": pa})
+    if dates:
+        out.insert(1, "date", first + pd.to_timedelta(grid * days, unit="D"))
+    out.attrs["purchase_times"] = times
+    return out
+
+
+def plot_prob_alive_path(path: pd.DataFrame, unit_label: str = "weeks", customer: str = "",
+                         model_name: str = ""):
+    """One customer's P(alive) over time (from :func:`prob_alive_path`), purchases marked."""
+    who = f" of customer {customer}" if customer else ""
+    fig, ax = new_figure(f"P(alive){who} over time{' — ' + model_name if model_name else ''}",
+                         f"Time since the first purchase ({unit_label})", "P(alive)")
+    ax.plot(path["time"], path["prob_alive"], color=PALETTE[0], lw=1.8, label="P(alive)")
+    for i, t in enumerate(path.attrs.get("purchase_times", [])):
+        ax.axvline(t, color=PALETTE[1], ls=":", lw=1, label="purchase" if i == 0 else None)
+    ax.set_ylim(0, 1.02)
+    ax.legend(loc="lower left")
     return fig
