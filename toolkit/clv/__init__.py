@@ -18,7 +18,6 @@ from .business import cac, clv_cac, formula_cltv, value_tiers
 from .cashflow import dert
 from .gammagamma import GammaGamma
 from .paretonbd import ParetoNBD
-from .plots import prob_alive_matrix, prob_alive_path
 from .scorecard import holdout_scorecard
 from .simulate import simulate_bgnbd, simulate_paretonbd, simulate_transactions
 from .special import hyp2f1, log_hyp2f1
@@ -28,6 +27,6 @@ from .value import customer_lifetime_value, discount_factors
 __all__ = [
     "BaseModel", "BetaGeo", "BetaGeoBetaBinom", "BoundaryWarning", "ConvergenceError", "FitDiagnostics", "GammaGamma", "ModifiedBetaGeo",
     "ParetoNBD", "TIME_UNITS", "cac", "clv_cac", "customer_lifetime_value", "dert", "discount_factors",
-    "formula_cltv", "holdout_scorecard", "hyp2f1", "log_hyp2f1", "prob_alive_matrix", "prob_alive_path", "rfm_summary", "simulate_bgnbd", "simulate_paretonbd",
+    "formula_cltv", "holdout_scorecard", "hyp2f1", "log_hyp2f1", "rfm_summary", "simulate_bgnbd", "simulate_paretonbd",
     "simulate_transactions", "unit_days", "value_tiers",
 ]
