@@ -191,7 +191,20 @@ def test_cox_on_full_demo_matches_generating_hazard_ratios():
 
 
 # ------------------------------------------------------------------------------------------ features, no leakage
-def test_features_and_scores_ignore_everything_after_the_as_of_date(small_demo_spec):
+@pytest.fixture
+def one_duckdb_thread():
+    """DuckDB on one thread for this test, whatever ``CUSTKIT_DUCKDB_THREADS`` (read once, when the process's
+    connection is created) says: parallel float sums differ in the last bits, which can flip a tree split."""
+    from toolkit.engine import duckdb_connection
+
+    con = duckdb_connection()
+    before = int(con.execute("SELECT current_setting('threads')").fetchone()[0])
+    con.execute("SET threads = 1")
+    yield
+    con.execute(f"SET threads = {before}")
+
+
+def test_features_and_scores_ignore_everything_after_the_as_of_date(small_demo_spec, one_duckdb_thread):
     ds = load_dataset(small_demo_spec)
     cut = T(ds.as_of) - pd.Timedelta(days=180)
     y = ch.window_labels(ds, cut, 90)
@@ -270,19 +283,198 @@ def test_generic_churn_table_through_a_spec(tmp_path):
     assert "exit_score" not in covs and "tenure" in left_out
 
 
+def _delong(y: np.ndarray, *scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """ROC-AUCs of ``scores`` on labels ``y`` and their covariance matrix (DeLong, DeLong and Clarke-Pearson 1988:
+    structural components from midrank placements)."""
+    y = np.asarray(y, int)
+    pos, neg = y == 1, y == 0
+    m, n = int(pos.sum()), int(neg.sum())
+    v10, v01 = [], []
+    for s in scores:
+        r = stats.rankdata(s)
+        v10.append((r[pos] - stats.rankdata(s[pos])) / n)       # share of non-churners scored below each churner
+        v01.append(1 - (r[neg] - stats.rankdata(s[neg])) / m)   # share of churners scored above each non-churner
+    v10, v01 = np.array(v10), np.array(v01)
+    return v10.mean(axis=1), np.atleast_2d(np.cov(v10)) / m + np.atleast_2d(np.cov(v01)) / n
+
+
+def test_delong_standard_error_matches_the_exact_null_variance():
+    """Scores unrelated to the label: the AUC's variance is (m + n + 1) / (12 m n) (Mann-Whitney); DeLong's
+    estimate agrees within 10% at this size, and AUCs match scikit-learn's."""
+    from sklearn.metrics import roc_auc_score
+
+    rng = np.random.default_rng(5)
+    y = (rng.random(4000) < 0.3).astype(int)
+    a, b = rng.normal(size=4000), rng.normal(size=4000).round(1)  # b has ties
+    auc, cov = _delong(y, a, b)
+    assert auc == pytest.approx([roc_auc_score(y, a), roc_auc_score(y, b)])
+    m, n = y.sum(), (1 - y).sum()
+    exact = (m + n + 1) / (12 * m * n)
+    assert cov[0, 0] == pytest.approx(exact, rel=0.1) and abs(cov[0, 1]) < 0.2 * exact
+
+
+def _sklearn_baseline(X: pd.DataFrame, y: np.ndarray, folds: int = 5, seed: int = 0) -> ch.CVResult:
+    """A plain scikit-learn logistic regression (median-imputed, standardised numbers, one-hot categories) through
+    the same stratified shuffled folds as :func:`toolkit.churn.predict_churn`."""
+    from sklearn.compose import ColumnTransformer, make_column_selector
+    from sklearn.impute import SimpleImputer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    Xb = X.copy()
+    for c in Xb.columns:
+        if not pd.api.types.is_numeric_dtype(Xb[c]) or pd.api.types.is_bool_dtype(Xb[c]):
+            Xb[c] = Xb[c].astype("object").where(Xb[c].notna(), "(missing)").astype(str)
+    prep = ColumnTransformer([
+        ("num", make_pipeline(SimpleImputer(strategy="median"), StandardScaler()),
+         make_column_selector(dtype_include="number")),
+        ("cat", OneHotEncoder(handle_unknown="ignore"), make_column_selector(dtype_include="object"))])
+    return ch.cross_validate(lambda: make_pipeline(prep, LogisticRegression(max_iter=2000)), Xb, y, folds=folds,
+                             seed=seed)
+
+
+def _rule(aucs: dict[str, float], margin: float = 0.005) -> str:
+    """The documented choice (models.choose_kind), restated: boosting only if its ROC-AUC beats logistic
+    regression's by more than ``margin``."""
+    return "hgb" if aucs["hgb"] > aucs["logit"] + margin else "logit"
+
+
 def test_telco_cross_validated_auc_bar(shared_data):
-    """Telco basic, 5-fold stratified CV (shuffled, seed 0): the chosen model's mean ROC-AUC >= 0.85."""
+    """Telco basic, 5-fold stratified CV (shuffled, seed 0). The bar ROC-AUC >= 0.85 is the project's (issue #20).
+    The rest is computed here: the chosen model is the one the documented rule picks from the CV table; it is no
+    worse than the tuned boosting by more than the rule's margin, and no worse than a plain scikit-learn logistic
+    regression on the same folds by more than two paired DeLong standard errors (ROC-AUC) or two standard errors
+    of the mean per-customer difference in squared error (Brier); its Brier score beats the no-skill forecast."""
     ds = load_dataset(ROOT / "config" / "datasets" / "telco.yaml")
     pred = ch.predict_churn(ds, model="auto", seed=0, folds=5)
-    assert pred.mode == "snapshot" and len(pred.folds) == 5 and pred.kind == "logit"
+    assert pred.mode == "snapshot" and len(pred.folds) == 5
     assert set(pred.comparison.index) == {"logit", "hgb"}
+    auc = pred.comparison["roc_auc"].to_dict()
+    assert pred.kind == _rule(auc)
     assert pred.metrics["roc_auc"] >= 0.85, pred.comparison
-    assert 0.10 < pred.metrics["brier"] < 0.15
+    assert pred.metrics["roc_auc"] >= auc["hgb"] - 0.005
     assert pred.metrics["roc_auc"] == pytest.approx(pred.folds["roc_auc"].mean())
-    contrib = pred.model.contributions(pred.X_score.head(50))
-    p = pred.model.predict_proba(pred.X_score.head(50))[:, 1]
-    base = np.log(p / (1 - p)) - contrib.sum(axis=1)  # logit contributions add up to the log-odds
-    assert np.allclose(base, base.iloc[0])
+
+    base = _sklearn_baseline(pred.X_eval, pred.y_eval)
+    (a_model, a_base), cov = _delong(pred.y_eval, pred.p_eval, base.oof)
+    se = np.sqrt(cov[0, 0] + cov[1, 1] - 2 * cov[0, 1])
+    assert a_model >= a_base - 2 * se, (a_model, a_base, se)
+    assert pred.metrics["roc_auc"] >= base.mean["roc_auc"] - 2 * se
+    d = (pred.p_eval - pred.y_eval) ** 2 - (base.oof - pred.y_eval) ** 2
+    assert pred.metrics["brier"] <= base.mean["brier"] + 2 * d.std(ddof=1) / np.sqrt(len(d)), (pred.metrics, base.mean)
+    rate = pred.y_eval.mean()
+    assert pred.metrics["brier"] < rate * (1 - rate)
+
+    tuning = pred.tuning   # what the boosting searched (the grid) and chose in each outer fold
+    assert len(tuning) == len(ch.HGB_GRID) and tuning["chosen_in_evaluation"].sum() == 5
+    assert ("chosen_final" in tuning) == (pred.kind == "hgb")
+    if pred.kind == "logit":
+        contrib = pred.model.contributions(pred.X_score.head(50))
+        p = pred.model.predict_proba(pred.X_score.head(50))[:, 1]
+        offset = np.log(p / (1 - p)) - contrib.sum(axis=1)  # logit contributions add up to the log-odds
+        assert np.allclose(offset, offset.iloc[0])
+
+
+def _interaction_table(n: int, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """Churn driven by two interactions (basic plan with high x1; x2 and x3 both positive) and a plan effect;
+    x4 is noise. Returns features, churn flags and the true churn probabilities."""
+    rng = np.random.default_rng(seed)
+    x1, x2, x3, x4 = rng.normal(size=(4, n))
+    plan = rng.choice(["basic", "plus", "pro"], n, p=[0.3, 0.5, 0.2])
+    lp = -1.6 + 1.8 * (plan == "basic") * (x1 > 0.3) + 1.4 * (x2 > 0) * (x3 > 0) - 0.6 * (plan == "pro")
+    p = 1 / (1 + np.exp(-lp))
+    X = pd.DataFrame({"x1": x1, "x2": x2, "x3": x3, "x4": x4, "plan": pd.Categorical(plan)},
+                     index=[f"c{i}" for i in range(n)])
+    return X, (rng.random(n) < p).astype(int), p
+
+
+def test_tuned_boosting_records_its_search_and_repeats_exactly():
+    X, y, _ = _interaction_table(1500, seed=1)
+    m = ch.TunedHGBChurn(seed=0).fit(X, y)
+    assert m.grid_[ch.models.SETTING_COLUMNS].astype(object).where(m.grid_.notna(), None).to_dict("records") == \
+        list(ch.HGB_GRID)
+    assert m.search_["chosen"].sum() == 1 and m.search_["chosen"].iloc[m.best_index_]
+    assert m.best_index_ == int(np.argmax(m.search_["inner_auc"].to_numpy()))
+    assert m.best_params_ == ch.HGB_GRID[m.best_index_] and m.n_iter_ == m.model_.n_iter_ < m.max_iter
+    assert m.model_.get_params()["early_stopping"] and m.calibration_ == "sigmoid"  # 1,500 rows: Platt
+    assert (m.search_["inner_auc"] > 0.5).all() and (m.search_["iterations"] >= 1).all()
+    p = m.predict_proba(X.head(200))
+    np.testing.assert_array_equal(p, ch.TunedHGBChurn(seed=0).fit(X, y).predict_proba(X.head(200)))
+    assert np.allclose(p.sum(axis=1), 1) and ((p > 0) & (p < 1)).all()
+    one = ch.TunedHGBChurn(grid=[{"learning_rate": 0.1, "max_leaf_nodes": 4}], cv=2).fit(X, y)
+    assert len(one.search_) == 1 and one.best_params_ == {"learning_rate": 0.1, "max_leaf_nodes": 4}
+    with pytest.raises(ValueError, match="empty"):
+        ch.TunedHGBChurn(grid=[]).fit(X, y)
+
+
+def test_tuning_table_and_its_wording():
+    X, y, _ = _interaction_table(1200, seed=2)
+    folds = [ch.TunedHGBChurn(seed=0).fit(X.iloc[i::3], y[i::3]) for i in range(3)]
+    final = ch.TunedHGBChurn(seed=0).fit(X, y)
+    table = ch.tuning_table(folds, final)
+    assert list(table.index) == list(range(1, len(ch.HGB_GRID) + 1))
+    assert table["chosen_in_evaluation"].sum() == 3 and table["chosen_final"].sum() == 1
+    picks = [m.best_index_ + 1 for m in folds]
+    assert table["chosen_in_evaluation"].to_dict() == {i: picks.count(i) for i in table.index}
+    assert table.loc[final.best_index_ + 1, "chosen_final"]
+    assert table.loc[1, "description"] == "learning rate 0.2, stumps (depth 1), >= 20 customers a leaf, L2 0"
+    assert ch.setting_text({"learning_rate": 0.05, "max_depth": 3, "max_leaf_nodes": 8, "min_samples_leaf": 80,
+                            "l2_regularization": 10.0}) == "learning rate 0.05, depth <= 3, >= 80 customers a leaf, L2 10"
+    assert ch.setting_text({"learning_rate": 0.1, "max_depth": None, "max_leaf_nodes": 31}) == \
+        "learning rate 0.1, up to 31 leaves"
+    text = ch.tuning_text(table)
+    assert text.startswith(f"Gradient boosting searched {len(ch.HGB_GRID)} settings (learning rate 0.05-0.2, from "
+                           "stumps to 31 leaves, at least 20-80 customers a leaf, L2 penalty 0-10)")
+    assert "3-fold cross-validation of the training rows only" in text and "15% of its own training rows" in text
+    for i in set(picks):
+        assert f"setting {i} ({table.loc[i, 'description']}) in {picks.count(i)} of 3 outer folds" in text
+    i = final.best_index_ + 1
+    assert text.endswith(f"the final refit on all customers chose setting {i} ({table.loc[i, 'description']}; inner "
+                         f"ROC-AUC {final.search_['inner_auc'].iloc[i - 1]:.3f}, {final.n_iter_} boosting iterations).")
+    window = ch.tuning_text(ch.tuning_table(folds[:1], evaluation="training window"))
+    assert f"Chosen: setting {picks[0]} ({table.loc[picks[0], 'description']}) in the training window" in window
+    assert window.endswith("boosting was not chosen, so it was not refitted on all customers.")
+    with pytest.raises(ValueError, match="no tuned"):
+        ch.tuning_table([ch.LogitChurn()])
+
+
+def test_tuned_boosting_finds_a_known_interaction():
+    """10,000 simulated customers whose churn depends on two interactions (ground truth in _interaction_table).
+    Same 5 folds for all: the tuned boosting beats logistic regression by more than the choice rule's margin and
+    by more than two paired DeLong standard errors, so the documented rule picks it; its out-of-fold ROC-AUC is
+    within one DeLong standard error of the AUC of the true probabilities (the oracle) on the same customers
+    (with data seeds 0, 1, 2 the gap was 0.9, 0.4 and 0.7 of that standard error)."""
+    X, y, truth = _interaction_table(10_000, seed=0)
+    hgb = ch.cross_validate(lambda: ch.TunedHGBChurn(seed=0), X, y, folds=5, seed=0)
+    logit = ch.cross_validate(ch.LogitChurn, X, y, folds=5, seed=0)
+    assert _rule({"hgb": hgb.mean["roc_auc"], "logit": logit.mean["roc_auc"]}) == "hgb"
+    (a_hgb, a_logit, a_true), cov = _delong(y, hgb.oof, logit.oof, truth)
+    assert a_hgb - a_logit > 2 * np.sqrt(cov[0, 0] + cov[1, 1] - 2 * cov[0, 1]), (a_hgb, a_logit)
+    assert a_true - a_hgb < np.sqrt(cov[2, 2]), (a_hgb, a_true, np.sqrt(cov[2, 2]))
+
+
+def test_nested_search_reports_chance_auc_on_pure_noise():
+    """Labels independent of every feature: any AUC above 0.5 would come from scoring customers the search (or the
+    refit) had seen. Nested, the mean outer-fold ROC-AUC lies within 3 standard errors of 0.5, the error from the
+    exact null variance of each fold's AUC, (m + n + 1) / (12 m n) for m churners and n others; the boosting
+    scored on its own training rows is far above that, so the check can tell a leak."""
+    rng = np.random.default_rng(11)
+    n = 2000
+    X = pd.DataFrame(rng.normal(size=(n, 6)), columns=[f"f{i}" for i in range(6)], index=[f"n{i}" for i in range(n)])
+    X["group"] = pd.Categorical(rng.choice(list("abcd"), n))
+    y = (rng.random(n) < 0.3).astype(int)
+    res = ch.cross_validate(lambda: ch.TunedHGBChurn(seed=0), X, y, folds=5, seed=0, keep_models=True)
+    var = []
+    for model, te in zip(res.models, res.test_index):
+        assert not set(model.train_index_) & set(X.index[te]) and len(model.train_index_) == n - len(te)
+        m1 = y[te].sum()
+        m0 = len(te) - m1
+        var.append((m1 + m0 + 1) / (12 * m1 * m0))
+    se = np.sqrt(np.sum(var)) / len(var)
+    assert abs(res.mean["roc_auc"] - 0.5) < 3 * se, (res.folds["roc_auc"].tolist(), se)
+    seen = res.models[0].predict_proba(X.loc[res.models[0].train_index_])[:, 1]
+    assert ch.classification_metrics(y[np.isin(X.index, res.models[0].train_index_)], seen)["roc_auc"] > 0.5 + 6 * se
 
 
 def test_metrics_gains_and_early_warning():
