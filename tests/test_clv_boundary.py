@@ -208,3 +208,112 @@ def test_scorecard_prefers_a_regular_fit_among_equally_good_ones():
     else:
         assert after.recommended == first
         assert f"Note: the recommended {first} fit is {NO_DROPOUT}." in after.reason
+
+
+# ------------------------------------------------------------------------------ report wording
+def test_report_tables_and_sentences_for_flagged_fits(no_dropout_fits):
+    from toolkit.clv import report as cr
+
+    params = cr.parameter_table(no_dropout_fits)
+    assert params[["std_err", "ci_lower", "ci_upper"]].isna().all().all()
+    bg = params.loc[params["model"] == "BG/NBD"]
+    assert (bg["interval_note"] == NO_DROPOUT).all()
+    comp = cr.model_comparison(no_dropout_fits)
+    assert (comp["fit_flag"] == "boundary").all()
+    sentences = cr.flag_sentences(no_dropout_fits)
+    assert len(sentences) == 3
+    assert sentences[0].startswith(f"BG/NBD is flagged, {NO_DROPOUT}. Maximum on the boundary")
+    bic = cr.bic_sentence(comp)
+    assert "That fit is flagged: " in bic
+    assert cr.final_fit_note("BG/NBD", no_dropout_fits["BG/NBD"]).startswith(
+        f"The BG/NBD fit on all data is flagged, {NO_DROPOUT}:")
+    pa = pd.Series(no_dropout_fits["BG/NBD"].prob_alive(no_dropout_rfm()))
+    assert pa.mean() > 0.999                                   # 1 by construction at the boundary
+    assert "P(alive) is 1 by construction" in cr.prob_alive_sentence(no_dropout_fits["BG/NBD"], pa)
+    withheld = cr.intervals_withheld("BG/NBD", no_dropout_fits["BG/NBD"])
+    assert withheld.startswith(f"No intervals are given for the values: the BG/NBD fit is {NO_DROPOUT}.")
+
+
+def test_value_intervals_refuse_a_flagged_fit(no_dropout_fits):
+    from toolkit.clv.report_extras import value_intervals
+
+    rfm = no_dropout_rfm(200)
+    with pytest.raises(ValueError, match="at the no-dropout boundary: intervals withheld"):
+        value_intervals(no_dropout_fits["BG/NBD"], rfm, None, pd.DataFrame(index=rfm.index), clv_method="dert")
+
+
+def test_report_sentences_for_regular_fits():
+    from toolkit.clv import report as cr
+
+    m = _fit(BetaGeo, simulate_bgnbd(1500, 0.5, 5.0, 0.9, 3.0, T=52.0, seed=4))
+    models = {"BG/NBD": m}
+    assert cr.flag_sentences(models) == [] and cr.final_fit_note("BG/NBD", m) == ""
+    assert cr.intervals_withheld("BG/NBD", m) == ""
+    assert (cr.parameter_table(models)["interval_note"] == "").all()
+    assert "flagged" not in cr.bic_sentence(cr.model_comparison(models))
+    pa = pd.Series([0.2, 0.9, 0.6, 0.4])
+    assert cr.prob_alive_sentence(m, pa) == ("Mean P(alive) across customers: 0.53; 2 customers (50.0%) are more "
+                                             "likely gone than active (P(alive) below 0.5).")
+
+
+def test_bic_sentence_says_when_log_likelihoods_tie():
+    from toolkit.clv import report as cr
+
+    comp = pd.DataFrame({"model": ["A", "B"], "log_likelihood": [-100.0, -100.3], "bic": [210.0, 210.6],
+                         "delta_bic": [0.0, 0.6], "fit_note": ["", ""]})
+    text = cr.bic_sentence(comp)
+    assert text.startswith("By BIC the calibration data are described best by A (log-likelihood -100.0); the "
+                           "others are B 0.6 BIC points behind.")
+    assert "within 0.5 of each other" in text
+    assert "within" not in cr.bic_sentence(comp.assign(log_likelihood=[-100.0, -101.0]))
+
+
+# ----------------------------------------------------------------------- group size in rankings
+def _groups(sizes: dict[str, int], means: dict[str, float]) -> pd.DataFrame:
+    """A CLV table with the given customers and (constant) CLV per group, and their groups."""
+    rows = [(g, means[g]) for g, n in sizes.items() for _ in range(n)]
+    table = pd.DataFrame({"clv": [v for _, v in rows], "prob_alive": 0.5},
+                         index=pd.Index([f"c{i}" for i in range(len(rows))], name="customer_id"))
+    return table, pd.Series([g for g, _ in rows], index=table.index)
+
+
+def test_small_groups_are_never_ranked_first_or_last():
+    from toolkit.clv import report as cr
+
+    table, groups = _groups({"Tiny": 4, "North": 40, "South": 35, "Mini": 2},
+                            {"Tiny": 900.0, "North": 300.0, "South": 200.0, "Mini": 1.0})
+    by = cr.value_by_group(table, groups, None, "region", min_group_size=30)
+    assert dict(zip(by["region"], by["note"])) == {"Tiny": cr.TOO_FEW, "North": "", "South": "", "Mini": cr.TOO_FEW}
+    text = cr.group_ranking_sentence(by, "region", "EUR", 30)
+    assert text == ("Mean CLV is highest in North (300 EUR) and lowest in South (200 EUR) among the regions with at "
+                    "least 30 customers. 2 groups have fewer than 30 customers (Tiny (4), Mini (2)): shown as too few "
+                    "customers and not ranked.")
+    # without a minimum the 4-customer group would be first: the rule is what keeps it out
+    assert cr.group_ranking_sentence(by, "region", "EUR", 1).startswith("Mean CLV is highest in Tiny (900 EUR) and "
+                                                                        "lowest in Mini (1 EUR).")
+    assert cr.top_group_sentence(by, "region", "EUR", 30).startswith("North customers hold ")
+    assert "note" not in cr.value_by_group(table, groups, None, "region").columns
+
+
+def test_group_ranking_with_fewer_than_two_large_groups():
+    from toolkit.clv import report as cr
+
+    table, groups = _groups({"A": 31, "B": 5}, {"A": 10.0, "B": 50.0})
+    by = cr.value_by_group(table, groups, None, "customer_type", min_group_size=30)
+    assert cr.group_ranking_sentence(by, "customer_type", "EUR", 30) == (
+        "Mean CLV is not ranked by customer type: only A has 30 or more customers. 1 group has fewer than 30 "
+        "customers (B (5)): shown as too few customers and not ranked.")
+    assert cr.group_ranking_sentence(by, "customer_type", "EUR", 100).startswith(
+        "Mean CLV is not ranked by customer type: no customer type has 100 or more customers.")
+
+
+def test_cac_sentence_leaves_small_regions_out():
+    from toolkit.clv import report as cr
+
+    table, groups = _groups({"North": 40, "South": 35, "Tiny": 3}, {"North": 300.0, "South": 100.0, "Tiny": 5.0})
+    cac = pd.Series({"North": 150.0, "South": 125.0, "Tiny": 500.0})
+    by = cr.value_by_group(table, groups, cac, "region", min_group_size=30)
+    assert cr.cac_sentence(by, 12, 30) == (
+        "CAC is the acquisition spend per customer won over the whole period. Mean 12-month CLV / CAC ranges from "
+        "0.80 to 2.00; in South the next 12 months of margin do not pay back what winning a customer costs "
+        "(regions with fewer than 30 customers left out: Tiny).")

@@ -3,12 +3,17 @@
 * :func:`purchase_occasions` — the transaction rows the models see: customer-days that hold only
   returns (negative rows) are not purchases and are left out, and counted;
 * :func:`fit_models`, :func:`parameter_table`, :func:`model_comparison` — the transaction models
-  fitted side by side, their estimates with 95% intervals, log-likelihood, AIC and BIC;
+  fitted side by side, their estimates with 95% intervals, log-likelihood, AIC and BIC; fits at the
+  parameter boundary or with a nearly singular Hessian are flagged there (``fit_note``, intervals
+  withheld), and :func:`flag_sentences`, :func:`bic_sentence`, :func:`final_fit_note`,
+  :func:`prob_alive_sentence` and :func:`intervals_withheld` put the flags into the report's words;
 * :func:`expected_spend` and :func:`customer_value` — Gamma-Gamma spend and discounted CLV per
   customer over a horizon, with a yearly discount rate converted per period, a margin (one number
   or one per customer) and explicit churn (customers who closed their account are worth 0);
 * :func:`value_by_group`, :func:`region_cac`, :func:`lorenz_curve`, :func:`gini`,
-  :func:`top_share`, :func:`value_at_risk` — summaries for the report;
+  :func:`top_share`, :func:`value_at_risk` — summaries for the report; groups smaller than
+  ``min_group_size`` customers are marked "too few customers" and never ranked first or last
+  (:func:`group_ranking_sentence`, :func:`top_group_sentence`, :func:`cac_sentence`);
 * :func:`ground_truth_recovery` — on the demo data, the fitted per-segment BG/NBD parameters
   against the generating ones.
 """
@@ -24,7 +29,7 @@ import pandas as pd
 
 from toolkit.concentration import gini, lorenz_curve, top_share  # noqa: F401  (used by the CLV report)
 
-from .base import ConvergenceError
+from .base import ConvergenceError, fit_flag
 from .bgnbd import BetaGeo, ModifiedBetaGeo
 from .gammagamma import GammaGamma
 from .paretonbd import ParetoNBD
@@ -34,10 +39,15 @@ from .units import normalize_unit, period_rate
 __all__ = ["TRANSACTION_MODELS", "PurchaseLog", "purchase_occasions", "purchases_until", "fit_models",
            "parameter_table", "first_purchase_amount", "model_comparison", "fit_spend_model", "expected_spend",
            "customer_value", "value_by_group", "region_cac", "lorenz_curve", "gini", "top_share", "value_at_risk",
-           "ground_truth_recovery", "ground_truth_files", "explicit_churn"]
+           "ground_truth_recovery", "ground_truth_files", "explicit_churn", "flag_sentences", "bic_sentence",
+           "final_fit_note", "prob_alive_sentence", "intervals_withheld", "group_ranking_sentence",
+           "top_group_sentence", "cac_sentence", "TOO_FEW", "MIN_GROUP_SIZE"]
 
 #: The transaction models the report compares, by display name.
 TRANSACTION_MODELS = {"BG/NBD": BetaGeo, "Pareto/NBD": ParetoNBD, "MBG/NBD": ModifiedBetaGeo}
+#: Groups (regions, customer types) with fewer customers than this are not ranked.
+MIN_GROUP_SIZE = 30
+TOO_FEW = "too few customers"
 
 
 # ----------------------------------------------------------------------------- purchase occasions
@@ -144,25 +154,29 @@ def fit_models(rfm: pd.DataFrame, names: Sequence[str] | None = None,
 
 
 def parameter_table(models: Mapping[str, object]) -> pd.DataFrame:
-    """One row per model and parameter: estimate, standard error, 95% interval."""
+    """One row per model and parameter: estimate, standard error, 95% interval and ``interval_note``
+    (why the error and interval are withheld for a flagged fit; "" otherwise)."""
     rows = []
     for name, m in models.items():
         tab = m.summary_frame()
+        note = fit_flag(m)[1]
         for par, r in tab.iterrows():
             rows.append({"model": name, "parameter": par, "estimate": r["estimate"], "std_err": r["std_err"],
-                         "ci_lower": r["ci_lower"], "ci_upper": r["ci_upper"]})
-    return pd.DataFrame(rows, columns=["model", "parameter", "estimate", "std_err", "ci_lower", "ci_upper"])
+                         "ci_lower": r["ci_lower"], "ci_upper": r["ci_upper"], "interval_note": note})
+    return pd.DataFrame(rows, columns=["model", "parameter", "estimate", "std_err", "ci_lower", "ci_upper",
+                                       "interval_note"])
 
 
 def model_comparison(models: Mapping[str, object], errors: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Log-likelihood, AIC, BIC (and their distance to the best), fit diagnostics and, when
+    """Log-likelihood, AIC, BIC (and their distance to the best), fit diagnostics (with ``fit_flag`` /
+    ``fit_note``: a fit at the parameter boundary or with a nearly singular Hessian) and, when
     given, the holdout errors of :func:`toolkit.clv.holdout.holdout_errors`."""
     rows = []
     for name, m in models.items():
         rows.append({"model": name, "parameters": len(m.param_names), "customers": m.n_,
                      "log_likelihood": m.log_likelihood_, "aic": m.aic_, "bic": m.bic_,
                      "converged": bool(m.converged_), "grad_norm": m.grad_norm_,
-                     "iterations": int(m.n_iter_)})
+                     "iterations": int(m.n_iter_), "fit_flag": fit_flag(m)[0], "fit_note": fit_flag(m)[1]})
     out = pd.DataFrame(rows)
     if len(out):
         out["delta_aic"] = out["aic"] - out["aic"].min()
@@ -173,6 +187,79 @@ def model_comparison(models: Mapping[str, object], errors: pd.DataFrame | None =
         keep = [c for c in ("holdout_mae", "holdout_rmse", "holdout_aggregate_error") if c in err.columns]
         out = out.merge(err[keep], left_on="model", right_index=True, how="left")
     return out
+
+
+def flag_sentences(models: Mapping[str, object]) -> list[str]:
+    """One plain sentence per flagged model: what the flag means and that its intervals are withheld."""
+    out = []
+    for name, m in models.items():
+        flag, reason = fit_flag(m)
+        if not flag:
+            continue
+        what = m.diagnostics_.boundary_note if flag == "boundary" and m.diagnostics_.boundary_note else \
+            "the likelihood is nearly flat in some direction, so the data cannot pin those parameters down"
+        out.append(f"{name} is flagged, {reason}. {what[0].upper() + what[1:]}. The estimates describe that limiting "
+                   "case; its standard errors and intervals would suggest a precision the data do not have, so they "
+                   "are not shown.")
+    return out
+
+
+def bic_sentence(comparison: pd.DataFrame, tie: float | None = None) -> str:
+    """Which model the calibration BIC prefers, with the others' distance, saying when that model is
+    flagged and when all log-likelihoods tie (within ``tie``, default the scorecard's LOGLIK_TIE)."""
+    from .scorecard import LOGLIK_TIE
+
+    tie = LOGLIK_TIE if tie is None else tie
+    best = comparison.sort_values("bic", kind="stable").iloc[0]
+    others = ", ".join(f"{r.model} {r.delta_bic:,.1f} BIC points behind" for r in comparison.itertuples()
+                       if r.model != best["model"]) or "not available"
+    text = (f"By BIC the calibration data are described best by {best['model']} (log-likelihood "
+            f"{best['log_likelihood']:,.1f}); the others are {others}.")
+    ll = comparison["log_likelihood"]
+    if len(comparison) > 1 and ll.max() - ll.min() <= tie:
+        text += (f" The log-likelihoods are all within {tie} of each other, so the data do not tell the models apart "
+                 "and this order means nothing.")
+    note = best.get("fit_note", "") if hasattr(best, "get") else ""
+    if note:
+        text += f" That fit is flagged: {note}."
+    return text
+
+
+def final_fit_note(name: str, model) -> str:
+    """A sentence for the refitted model when its fit is flagged ("" when it is a regular maximum)."""
+    flag, reason = fit_flag(model)
+    if not flag:
+        return ""
+    return (f"The {name} fit on all data is flagged, {reason}: the table shows the point estimates only, which "
+            "describe a limiting case of the model rather than precisely known values.")
+
+
+def prob_alive_sentence(model, prob_alive: pd.Series) -> str:
+    """Mean P(alive) and the share of customers more likely gone, or, for a fit at the no-dropout
+    boundary, that P(alive) is 1 by construction (the model lets nobody drop out), not a finding."""
+    pa = pd.Series(prob_alive, dtype=float)
+    flag, reason = fit_flag(model)
+    if flag and "no-dropout" in reason:
+        return (f"Mean P(alive) across customers is {pa.mean():.2f}, but only because the fit is at the no-dropout "
+                "boundary: the model then lets no customer drop out, so P(alive) is 1 by construction and says "
+                "nothing about who is still active. Use recency (time since the last purchase) to judge that instead.")
+    text = (f"Mean P(alive) across customers: {pa.mean():.2f}; {(pa < 0.5).sum():,.0f} customers "
+            f"({100 * (pa < 0.5).mean():.1f}%) are more likely gone than active (P(alive) below 0.5).")
+    if flag:
+        text += f" These come from a flagged fit ({reason}): read them with care."
+    return text
+
+
+def intervals_withheld(name: str, model, spend_model=None) -> str:
+    """Why the CLV intervals are not computed ("" when both fits are regular): parameter draws from a
+    flagged fit would ignore the direction in which the likelihood is flat or bounded."""
+    parts = [f"the {name} fit is {fit_flag(model)[1]}"] if fit_flag(model)[0] else []
+    if spend_model is not None and fit_flag(spend_model)[0]:
+        parts.append(f"the Gamma-Gamma fit is {fit_flag(spend_model)[1]}")
+    if not parts:
+        return ""
+    return ("No intervals are given for the values: " + " and ".join(parts) + ". Intervals from parameter draws "
+            "would leave out the uncertainty along the boundary and look far more precise than the data allow.")
 
 
 # ------------------------------------------------------------------------------------ spend & CLV
@@ -309,9 +396,10 @@ def explicit_churn(customers: pd.DataFrame | None, observation_end) -> pd.Series
 
 # -------------------------------------------------------------------------------------- summaries
 def value_by_group(table: pd.DataFrame, groups: pd.Series, cac: pd.Series | None = None,
-                   name: str = "group") -> pd.DataFrame:
+                   name: str = "group", min_group_size: int | None = None) -> pd.DataFrame:
     """Customers, mean / median / total CLV, share of total CLV, mean P(alive) per group, and
-    with ``cac`` (per group) the CAC and the ratio mean CLV / CAC."""
+    with ``cac`` (per group) the CAC and the ratio mean CLV / CAC. With ``min_group_size`` a
+    ``note`` column says "too few customers" for groups smaller than that (they are not ranked)."""
     grp = groups.reindex(table.index).astype(object).fillna("unknown").astype(str)
     g = table.groupby(grp.to_numpy())
     out = pd.DataFrame({"customers": g.size(), "mean_clv": g["clv"].mean(), "median_clv": g["clv"].median(),
@@ -322,7 +410,68 @@ def value_by_group(table: pd.DataFrame, groups: pd.Series, cac: pd.Series | None
         out["cac"] = cac.reindex(out.index).astype(float)
         out["clv_cac"] = out["mean_clv"] / out["cac"]
     out.index.name = name
+    if min_group_size is not None:
+        out["note"] = np.where(out["customers"] < min_group_size, TOO_FEW, "")
     return out.sort_values("total_clv", ascending=False).reset_index()
+
+
+def _rankable(by_group: pd.DataFrame, min_group_size: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    big = by_group["customers"] >= min_group_size
+    return by_group.loc[big], by_group.loc[~big]
+
+
+def _small_text(small: pd.DataFrame, name: str, min_group_size: int) -> str:
+    if small.empty:
+        return ""
+    listed = ", ".join(f"{g} ({n:,})" for g, n in zip(small[name].astype(str), small["customers"]))
+    return (f" {len(small)} {'group has' if len(small) == 1 else 'groups have'} fewer than {min_group_size} customers "
+            f"({listed}): shown as {TOO_FEW} and not ranked.")
+
+
+def group_ranking_sentence(by_group: pd.DataFrame, name: str, currency: str,
+                           min_group_size: int = MIN_GROUP_SIZE, label: str | None = None) -> str:
+    """"Mean CLV is highest in A (...) and lowest in B (...)" over the groups with at least
+    ``min_group_size`` customers; smaller groups are named as too few customers and never ranked."""
+    label = label or name.replace("_", " ")
+    big, small = _rankable(by_group, min_group_size)
+    tail = _small_text(small, name, min_group_size)
+    if len(big) < 2:
+        only = f"only {big[name].iloc[0]} has" if len(big) == 1 else f"no {label} has"
+        return f"Mean CLV is not ranked by {label}: {only} {min_group_size} or more customers." + tail
+    top = big.sort_values("mean_clv", ascending=False, kind="stable").iloc[0]
+    low = big.sort_values("mean_clv", kind="stable").iloc[0]
+    return (f"Mean CLV is highest in {top[name]} ({top['mean_clv']:,.0f} {currency}) and lowest in {low[name]} "
+            f"({low['mean_clv']:,.0f} {currency})" + (f" among the {label}s with at least {min_group_size} customers."
+                                                     if len(small) else ".") + tail)
+
+
+def top_group_sentence(by_group: pd.DataFrame, name: str, currency: str,
+                       min_group_size: int = MIN_GROUP_SIZE) -> str:
+    """The group holding the largest share of total CLV among those with ``min_group_size`` customers."""
+    big, small = _rankable(by_group, min_group_size)
+    tail = _small_text(small, name, min_group_size)
+    if big.empty:
+        return f"No {name.replace('_', ' ')} has {min_group_size} or more customers, so none is singled out." + tail
+    t = big.sort_values("total_clv", ascending=False, kind="stable").iloc[0]
+    return (f"{t[name]} customers hold {100 * t['clv_share']:.1f}% of total CLV with a mean of "
+            f"{t['mean_clv']:,.0f} {currency}." + tail)
+
+
+def cac_sentence(by_group: pd.DataFrame, horizon: int, min_group_size: int = MIN_GROUP_SIZE,
+                 name: str = "region") -> str:
+    """The range of mean CLV / CAC over the groups with ``min_group_size`` customers, and those below 1."""
+    big, small = _rankable(by_group.loc[by_group["clv_cac"].notna()], min_group_size)
+    if big.empty:
+        return (f"CAC is the acquisition spend per customer won over the whole period; no {name} has "
+                f"{min_group_size} or more customers, so CLV / CAC is not compared.")
+    weak = big.loc[big["clv_cac"] < 1, name].astype(str).tolist()
+    text = (f"CAC is the acquisition spend per customer won over the whole period. Mean {horizon}-month CLV / CAC "
+            f"ranges from {big['clv_cac'].min():.2f} to {big['clv_cac'].max():.2f}")
+    text += (f"; in {', '.join(weak)} the next {horizon} months of margin do not pay back what winning a customer costs"
+             if weak else f"; every {name}'s customers earn back their acquisition cost within the horizon")
+    if len(small):
+        text += f" ({name}s with fewer than {min_group_size} customers left out: {', '.join(small[name].astype(str))})"
+    return text + "."
 
 
 def region_cac(marketing_spend: pd.DataFrame | None, customers: pd.DataFrame | None) -> pd.Series | None:
@@ -371,7 +520,8 @@ def ground_truth_recovery(transactions: Any, observation_end, files: tuple[Path,
     parameters (weekly units, as the ground truth); ``transactions`` is anything
     :func:`~toolkit.clv.rfm_summary` accepts. One row per segment and parameter:
     ``truth``, ``estimate``, ``ci_lower``, ``ci_upper``, ``covered``, ``customers``; a segment
-    whose fit finds no maximum gets NaN estimates and the reason in ``note``.
+    whose fit finds no maximum gets NaN estimates and the reason in ``note``, a flagged fit (at the
+    boundary, intervals withheld) its estimates, NaN intervals and the flag in ``note``.
     """
     gt_path, tc_path = files
     truth = json.loads(Path(gt_path).read_text(encoding="utf-8"))
@@ -396,7 +546,8 @@ def ground_truth_recovery(transactions: Any, observation_end, files: tuple[Path,
             for par, true in params.items():
                 lo, hi = float(ci.loc[par, "lower"]), float(ci.loc[par, "upper"])
                 rows.append({**base, "parameter": par, "truth": float(true), "estimate": float(m.params_[par]),
-                             "ci_lower": lo, "ci_upper": hi, "covered": bool(lo <= true <= hi), "note": ""})
+                             "ci_lower": lo, "ci_upper": hi, "covered": bool(lo <= true <= hi),
+                             "note": fit_flag(m)[1]})
         except (ConvergenceError, ValueError) as exc:
             for par, true in params.items():
                 rows.append({**base, "parameter": par, "truth": float(true), "estimate": np.nan, "ci_lower": np.nan,

@@ -88,8 +88,15 @@ def value_intervals(model, rfm: pd.DataFrame, spend_model, table: pd.DataFrame, 
     only, their spend held fixed. The same seed gives every group the same transaction-model draws,
     so the population totals add up draw by draw; the total CLV interval is exact when the scaling
     factor is one number per group, otherwise an approximation (said in ``notes``). With
-    ``clv_method="dert"`` only purchases and P(alive) get intervals.
+    ``clv_method="dert"`` only purchases and P(alive) get intervals. A flagged fit (at the parameter
+    boundary or with a nearly singular Hessian, :func:`toolkit.clv.base.fit_flag`) gets none: ValueError
+    with the reason (:func:`toolkit.clv.report.intervals_withheld`).
     """
+    from .report import intervals_withheld
+
+    withheld = intervals_withheld(getattr(model, "model_name", type(model).__name__), model, spend_model)
+    if withheld:
+        raise ValueError(withheld)
     notes: list[str] = []
     gone = table["explicitly_churned"].to_numpy(bool) if "explicitly_churned" in table.columns \
         else np.zeros(len(table), bool)

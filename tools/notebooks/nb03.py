@@ -19,6 +19,7 @@ category_margins = None  # margin per product category as a dict, e.g. {"Softwar
 margin_column = None  # column holding a margin per customer (customer table) or per row (transactions)
 clv_method = "horizon"  # horizon (the next horizon months) or dert (all future purchases, continuously discounted)
 segment_by = None  # customer-table column for the cash-flow table (None: customer type when known, else value tier)
+min_group_size = 30  # regions / customer types with fewer customers are shown as too few customers and not ranked
 '''),
 ("code", '''
 import numpy as np
@@ -142,7 +143,7 @@ show_table(params.set_index(["model", "parameter"]), "Parameter estimates on the
 errors = ho.holdout_errors(rfm_cal, models)
 comparison = cr.model_comparison(models, errors)
 show_table(comparison.set_index("model")[["parameters", "customers", "log_likelihood", "aic", "bic", "delta_bic",
-                                          "converged", "grad_norm"]],
+                                          "converged", "grad_norm", "fit_note"]],
            "Model comparison on the calibration data",
            units={"log_likelihood / aic / bic": "log-likelihood units", "grad_norm": "gradient norm at the optimum"},
            precision=2)
@@ -152,15 +153,9 @@ diag = pd.DataFrame([{"model": n, "converged": m.diagnostics_.converged, "gradie
                       "note": m.diagnostics_.boundary_note or m.diagnostics_.message} for n, m in models.items()])
 show_table(diag.set_index("model"), "How each maximum was found",
            units={"gradient_norm": "norm of the gradient of the mean log-likelihood (log-parameters)"}, precision=3)
-for n, m in models.items():
-    if m.diagnostics_.boundary_note:
-        say("**{m}**: {note}. Such a fit is valid (the likelihood is highest in that limit); the parameters at "
-            "a limit have no interval.", m=n, note=m.diagnostics_.boundary_note)
-best_bic = comparison.sort_values("bic").iloc[0]
-say("By BIC the calibration data are described best by **{m}** (log-likelihood {ll:,.1f}); the others are "
-    "{gap}.", m=best_bic["model"], ll=best_bic["log_likelihood"],
-    gap=", ".join(f"{r.model} {r.delta_bic:,.1f} BIC points behind" for r in comparison.itertuples()
-                  if r.model != best_bic["model"]) or "not available")
+for sentence in cr.flag_sentences(models):
+    say("**Flagged fit:** {s}", s=sentence)
+say("{s}", s=cr.bic_sentence(comparison))
 '''),
 ("md", '''
 ## Tracking: repeat transactions over time
@@ -210,7 +205,9 @@ total, the **Brier score** of the probability of buying at all in the holdout (0
 bought than the average customer) and the error of the cumulative tracking curve. Each criterion
 ranks the models (equal within a tolerance: 2% of the value for errors, scores and lift, one
 percentage point for percentage errors); the best mean rank wins, and when several models are
-within half a rank of it, the one with the lower calibration BIC.
+within half a rank of it, a regular fit before one flagged at the parameter boundary, then the one
+with the lower calibration BIC. When every fit is flagged or all log-likelihoods tie, the scorecard
+says that the choice is by rule only.
 
 Two probabilities are scored against "bought in the holdout": P(active), the model's probability
 of at least one purchase in the holdout, and P(alive) at the end of calibration, which is the
@@ -230,7 +227,7 @@ cplt.plot_reliability(card.reliability, "P(active)")
 cplt.plot_reliability(card.reliability, "P(alive)")
 cplt.plot_lift(card.lift)
 chosen = card.recommended
-say("{reason}", reason=card.reason)
+say(("**The data do not separate the models.** " if card.caveat else "") + "{reason}", reason=card.reason)
 say("Customers active in the holdout: {o}; mean P(active) {pa} and mean P(alive) {pl} ({m}). **{c}** is used for the "
     "CLV below.", o=fmt_pct(card.metrics["observed_active"].iloc[0]),
     pa=fmt_pct(card.metrics.loc[chosen, "mean_p_active"]), pl=fmt_pct(card.metrics.loc[chosen, "mean_p_alive"]),
@@ -252,12 +249,13 @@ if final is None:
     final = models[chosen]
 show_table(final.summary_frame(), f"{chosen} fitted on all data to {OBS.date()}",
            units={"alpha, beta": UNITS, "others": "dimensionless"}, precision=4)
+if cr.final_fit_note(chosen, final):
+    say("**Flagged fit:** {s}", s=cr.final_fit_note(chosen, final))
 T_typ = float(rfm["T"].median())
 cplt.plot_prob_alive_heatmap(final, T_typ, max_frequency=int(min(max(rfm["frequency"].quantile(0.95), 5), 30)),
                              unit_label=UNITS, model_name=chosen)
 pa = pd.Series(final.prob_alive(rfm), index=rfm.index)
-say("Mean P(alive) across customers: **{m:.2f}**; {lo} customers ({s}) are more likely gone than active "
-    "(P(alive) below 0.5).", m=pa.mean(), lo=fmt_int((pa < 0.5).sum()), s=fmt_pct((pa < 0.5).mean()))
+say("{s}", s=cr.prob_alive_sentence(final, pa))
 '''),
 ("md", '''
 ## Spend per transaction
@@ -391,11 +389,15 @@ the randomness of purchasing and dropping out on top, so single customers will o
 ("code", '''
 N_DRAWS = 300  # parameter draws: enough for stable 90% intervals, a few seconds on 20,000 customers
 intervals = None
+withheld = cr.intervals_withheld(chosen, final, gg)
 try:
-    intervals = rx.value_intervals(final, rfm, gg, table, horizon=horizon, discount_rate=discount_rate,
-                                   clv_method=clv_method, currency=CUR, level=0.9, n_draws=N_DRAWS, seed=0)
+    intervals = None if withheld else rx.value_intervals(
+        final, rfm, gg, table, horizon=horizon, discount_rate=discount_rate, clv_method=clv_method, currency=CUR,
+        level=0.9, n_draws=N_DRAWS, seed=0)
 except (ValueError, KeyError, NotImplementedError, np.linalg.LinAlgError) as exc:
     say("No intervals could be computed for {m}: {e}.", m=chosen, e=str(exc))
+if withheld:
+    say("**Intervals withheld.** {s}", s=withheld)
 if intervals is not None:
     show_table(intervals.population.set_index("quantity")[["estimate", "lower", "upper", "unit"]],
                f"90% intervals for the population totals ({chosen} and Gamma-Gamma parameter uncertainty, "
@@ -467,7 +469,7 @@ cust = ds.customers.set_index("customer_id") if ds.has("customers") else None
 cac = cr.region_cac(ds.marketing_spend, ds.customers)
 by_region = None
 if cust is not None and "region" in cust.columns and cust["region"].notna().any():
-    by_region = cr.value_by_group(table, cust["region"], cac, "region")
+    by_region = cr.value_by_group(table, cust["region"], cac, "region", min_group_size)
     for col in ("cac", "clv_cac"):          # the same columns with or without marketing spend
         if col not in by_region.columns:
             by_region[col] = np.nan
@@ -475,28 +477,19 @@ if cust is not None and "region" in cust.columns and cust["region"].notna().any(
     show_table(by_region.set_index("region"), "Predicted CLV by region",
                units={"customers": "count", "mean_clv / median_clv / total_clv / cac": CUR,
                       "clv_share / mean_prob_alive": "share", "clv_cac": "mean CLV / CAC"})
-    top = by_region.sort_values("mean_clv", ascending=False).iloc[0]
-    low = by_region.sort_values("mean_clv").iloc[0]
-    say("Mean CLV is highest in **{t}** ({tv:,.0f} {cur}) and lowest in **{l}** ({lv:,.0f} {cur}).",
-        t=top["region"], tv=top["mean_clv"], l=low["region"], lv=low["mean_clv"], cur=CUR)
+    say("{s}", s=cr.group_ranking_sentence(by_region, "region", CUR, min_group_size))
     if cac is not None:
-        weak = by_region.loc[by_region["clv_cac"] < 1, "region"].tolist()
-        say("CAC is the acquisition spend per customer won over the whole period. Mean {h}-month CLV / CAC ranges "
-            "from {lo:.2f} to {hi:.2f}{w}.", h=horizon, lo=by_region["clv_cac"].min(), hi=by_region["clv_cac"].max(),
-            w=(f"; in {', '.join(weak)} the next {horizon} months of margin do not pay back what winning a customer "
-               "costs" if weak else "; every region's customers earn back their acquisition cost within the horizon"))
+        say("{s}", s=cr.cac_sentence(by_region, horizon, min_group_size))
     else:
         say("The dataset has no marketing spend, so there is no CLV / CAC.")
 else:
     say("The dataset has no regions (no customer table with a region), so CLV is not broken down by region.")
 if cust is not None and "customer_type" in cust.columns and cust["customer_type"].nunique() > 1:
-    by_type = cr.value_by_group(table, cust["customer_type"], None, "customer_type")
+    by_type = cr.value_by_group(table, cust["customer_type"], None, "customer_type", min_group_size)
     show_table(by_type.set_index("customer_type"), "Predicted CLV by customer type",
                units={"customers": "count", "mean_clv / median_clv / total_clv": CUR,
                       "clv_share / mean_prob_alive": "share"})
-    tt = by_type.iloc[0]
-    say("**{t}** customers hold {s} of total CLV with a mean of {m:,.0f} {cur}.", t=tt["customer_type"],
-        s=fmt_pct(tt["clv_share"]), m=tt["mean_clv"], cur=CUR)
+    say("{s}", s=cr.top_group_sentence(by_type, "customer_type", CUR, min_group_size))
 '''),
 ("md", '''
 ## What drives purchasing, loyalty and spend
@@ -574,14 +567,16 @@ if truth_files is not None:
     show_table(recovery.set_index(["segment", "parameter"]).drop(columns="note"),
                "Fitted per-segment BG/NBD parameters against the generating values (weeks)",
                units={"alpha": "weeks", "others": "dimensionless", "customers": "count"}, precision=3)
-    ok = recovery["estimate"].notna()
+    ok = recovery["ci_lower"].notna()        # fits without a maximum or flagged (intervals withheld) left out
     say("**{c} of {n}** generating values lie inside their 95% interval ({s}).", c=int(recovery["covered"].sum()),
         n=int(ok.sum()), s=fmt_pct(recovery.loc[ok, "covered"].mean() if ok.any() else float("nan")))
     for r in recovery.loc[ok & ~recovery["covered"]].itertuples():
         say("- {seg}, {p}: estimate {e:.3f}, interval {lo:.3f} to {hi:.3f}, true {t:.3f}.", seg=r.segment,
             p=r.parameter, e=r.estimate, lo=r.ci_lower, hi=r.ci_upper, t=r.truth)
     for seg_name in recovery.loc[~ok, "segment"].unique():
-        say("- {s}: no maximum found ({e}).", s=seg_name, e=recovery.loc[recovery["segment"] == seg_name, "note"].iloc[0])
+        note = recovery.loc[recovery["segment"] == seg_name, "note"].iloc[0]
+        say("- {s}: {e}.", s=seg_name, e=note if recovery.loc[recovery["segment"] == seg_name, "estimate"].notna().all()
+            else f"no maximum found ({note})")
 '''),
 ("md", "## Published results"),
 ("code", '''
