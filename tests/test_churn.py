@@ -316,20 +316,19 @@ def test_delong_standard_error_matches_the_exact_null_variance():
 def _sklearn_baseline(X: pd.DataFrame, y: np.ndarray, folds: int = 5, seed: int = 0) -> ch.CVResult:
     """A plain scikit-learn logistic regression (median-imputed, standardised numbers, one-hot categories) through
     the same stratified shuffled folds as :func:`toolkit.churn.predict_churn`."""
-    from sklearn.compose import ColumnTransformer, make_column_selector
+    from sklearn.compose import ColumnTransformer
     from sklearn.impute import SimpleImputer
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
     Xb = X.copy()
-    for c in Xb.columns:
-        if not pd.api.types.is_numeric_dtype(Xb[c]) or pd.api.types.is_bool_dtype(Xb[c]):
-            Xb[c] = Xb[c].astype("object").where(Xb[c].notna(), "(missing)").astype(str)
-    prep = ColumnTransformer([
-        ("num", make_pipeline(SimpleImputer(strategy="median"), StandardScaler()),
-         make_column_selector(dtype_include="number")),
-        ("cat", OneHotEncoder(handle_unknown="ignore"), make_column_selector(dtype_include="object"))])
+    num = [c for c in Xb.columns if pd.api.types.is_numeric_dtype(Xb[c]) and not pd.api.types.is_bool_dtype(Xb[c])]
+    cat = [c for c in Xb.columns if c not in num]
+    for c in cat:
+        Xb[c] = Xb[c].astype("object").where(Xb[c].notna(), "(missing)").astype(str)
+    prep = ColumnTransformer([("num", make_pipeline(SimpleImputer(strategy="median"), StandardScaler()), num),
+                              ("cat", OneHotEncoder(handle_unknown="ignore"), cat)])
     return ch.cross_validate(lambda: make_pipeline(prep, LogisticRegression(max_iter=2000)), Xb, y, folds=folds,
                              seed=seed)
 
@@ -536,7 +535,7 @@ def test_notebook_runs_and_publishes(notebook_runs, name):
     assert not [o for o in outputs if o["output_type"] == "error"]
     assert sum("image/png" in o.get("data", {}) for o in outputs) >= 5
     res = RunResults(run_dir)
-    for table in ("churn_rates_by_region", "cox_hazard_ratios", "model_metrics", "reasons_by_region"):
+    for table in ("churn_rates_by_region", "cox_hazard_ratios", "model_metrics", "model_tuning", "reasons_by_region"):
         assert res.has(table), table
     metrics = res.read_metrics("churn")
     for key in ("overall_churn_rate", "churn_rate_by_region", "auc", "brier", "value_at_risk_total", "top_risk_region"):
@@ -547,6 +546,19 @@ def test_notebook_runs_and_publishes(notebook_runs, name):
     assert warning["value_at_risk"].is_monotonic_decreasing and warning["suggested_action"].notna().all()
     hr = res.read_table("cox_hazard_ratios")
     assert len(hr) and np.isfinite(hr["hazard_ratio"]).all()
+    comparison = res.read_table("model_metrics")
+    names = {v: k for k, v in ch.models.MODEL_NAMES.items()}
+    auc = {names[n]: a for n, a in zip(comparison["model"], comparison["roc_auc"])}
+    assert metrics["model"] == _rule(auc) and comparison.loc[comparison["chosen"], "model"].map(names).tolist() == [
+        metrics["model"]]   # the documented rule applied to the published comparison
+    tuning = res.read_table("model_tuning")
+    assert len(tuning) == len(ch.HGB_GRID)
+    assert tuning["chosen_in_evaluation"].sum() == (1 if name == "demo" else 5)
+    assert ("chosen_final" in tuning) == (metrics["model"] == "hgb")
+    text = "".join("".join(c["source"]) if isinstance(c["source"], list) else c["source"] for c in nb["cells"])
+    shown = " ".join(o.get("text", "") if isinstance(o.get("text", ""), str) else "".join(o["text"])
+                     for o in outputs) + " ".join(str(o.get("data", {}).get("text/markdown", "")) for o in outputs)
+    assert f"Gradient boosting searched {len(ch.HGB_GRID)} settings" in shown and "tuned inside every fit" in text
     if name == "demo":
         assert metrics["evaluation"] == "time-based split" and len(metrics["churn_rate_by_region"]) == 6
         assert max(metrics["churn_rate_by_region"], key=metrics["churn_rate_by_region"].get) == "East"
@@ -554,7 +566,14 @@ def test_notebook_runs_and_publishes(notebook_runs, name):
     else:
         assert metrics["evaluation"] == "cross-validation"
     if name == "telco":
-        assert metrics["auc"] >= 0.85 and metrics["model"] == "logit"
+        assert metrics["auc"] >= 0.85   # the project's bar (issue #20)
     if name == "telco_extended":
         assert "satisfaction_score" not in " ".join(res.read_table("cox_hazard_ratios")["term"])
-        assert metrics["auc"] > 0.88
+        # no worse than a plain scikit-learn logistic regression on the same folds by more than two DeLong
+        # standard errors of the baseline's AUC (the report publishes no out-of-fold scores for a paired error)
+        ds = load_dataset(ROOT / "config" / "datasets" / "telco_extended.yaml")
+        lab = ch.churn_labels(ds)
+        y = lab["churned"].astype(int).to_numpy()
+        base = _sklearn_baseline(ch.build_features(ds).reindex(lab.index), y)
+        (a_base,), cov = _delong(y, base.oof)
+        assert metrics["auc"] >= base.mean["roc_auc"] - 2 * np.sqrt(cov[0, 0]), (metrics["auc"], base.mean["roc_auc"])
