@@ -1,6 +1,7 @@
 """Same config, data and seed give identical numbers; exports are pseudonymised by default."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -12,13 +13,22 @@ from toolkit.results import RunResults
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_second_run_gives_identical_results(demo_pack_run, small_demo_spec, tmp_path):
+def test_second_run_gives_identical_results(request, small_demo_spec, tmp_path, monkeypatch):
+    """Both runs pin DuckDB to one thread (parallel float sums differ in the last bits): the report workers read
+    ``CUSTKIT_DUCKDB_THREADS`` when they open their connection, so it is set here rather than left to the
+    default in conftest, which an environment variable overrides. The session's pack run serves as the first run
+    only if it ran under the same setting; otherwise this test makes its own."""
     from toolkit.runner import load_config, run_pack
 
-    cfg = load_config(ROOT / "config" / "reports.yaml", dataset=str(small_demo_spec), output_dir=str(tmp_path))
-    second = run_pack(cfg, echo=lambda *a, **k: None)
+    pinned = os.environ.get("CUSTKIT_DUCKDB_THREADS") == "1"
+    monkeypatch.setenv("CUSTKIT_DUCKDB_THREADS", "1")
+    run = lambda folder: run_pack(load_config(ROOT / "config" / "reports.yaml", dataset=str(small_demo_spec),  # noqa: E731
+                                              output_dir=str(folder)), echo=lambda *a, **k: None)
+    first = request.getfixturevalue("demo_pack_run") if pinned else run(tmp_path / "first")
+    assert first.exit_code == 0
+    second = run(tmp_path / "second")
     assert second.exit_code == 0
-    first_res, second_res = RunResults(demo_pack_run.run_dir), RunResults(second.run_dir)
+    first_res, second_res = RunResults(first.run_dir), RunResults(second.run_dir)
     assert first_res.names() == second_res.names() and first_res.names()
     for name in first_res.names():
         kind = first_res.meta(name)["kind"]
@@ -27,10 +37,10 @@ def test_second_run_gives_identical_results(demo_pack_run, small_demo_spec, tmp_
         else:
             assert first_res.read_metrics(name) == second_res.read_metrics(name), name
     inputs = lambda m: {f["path"]: f["sha256"] for f in m["inputs"]}  # noqa: E731
-    assert inputs(demo_pack_run.manifest) == inputs(second.manifest)
+    assert inputs(first.manifest) == inputs(second.manifest)
     exports = sorted(p.name for p in (Path(second.run_dir) / "exports").glob("*.csv"))
     for name in exports:
-        a = (Path(demo_pack_run.run_dir) / "exports" / name).read_bytes()
+        a = (Path(first.run_dir) / "exports" / name).read_bytes()
         assert a == (Path(second.run_dir) / "exports" / name).read_bytes(), name
 
 
