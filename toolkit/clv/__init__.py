@@ -17,6 +17,7 @@ from .bgnbd import BetaGeo, ModifiedBetaGeo
 from .business import cac, clv_cac, formula_cltv, value_tiers
 from .cashflow import dert
 from .gammagamma import GammaGamma
+from .ggompertz import GGompertzNBD
 from .paretonbd import ParetoNBD
 from .scorecard import holdout_scorecard
 from .simulate import simulate_bgnbd, simulate_paretonbd, simulate_transactions
@@ -25,7 +26,7 @@ from .summary import TIME_UNITS, rfm_summary, unit_days
 from .value import customer_lifetime_value, discount_factors
 
 __all__ = [
-    "BaseModel", "BetaGeo", "BetaGeoBetaBinom", "BoundaryWarning", "ConvergenceError", "FitDiagnostics", "GammaGamma", "ModifiedBetaGeo",
+    "BaseModel", "BetaGeo", "BetaGeoBetaBinom", "BoundaryWarning", "ConvergenceError", "FitDiagnostics", "GammaGamma", "GGompertzNBD", "ModifiedBetaGeo",
     "ParetoNBD", "TIME_UNITS", "cac", "clv_cac", "customer_lifetime_value", "dert", "discount_factors",
     "formula_cltv", "holdout_scorecard", "hyp2f1", "log_hyp2f1", "rfm_summary", "simulate_bgnbd", "simulate_paretonbd",
     "simulate_transactions", "unit_days", "value_tiers",
