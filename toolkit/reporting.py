@@ -6,6 +6,7 @@ descriptions or comments carrying markup never execute in a shared report.
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Mapping
 
 import pandas as pd
@@ -38,14 +39,41 @@ def fmt_money(x: float, currency: str = "") -> str:
     return f"{currency + ' ' if currency else ''}{x:,.2f}"
 
 
+_SHARE_NAME = re.compile(r"(^|_)(share|rate|pct|proportion)(_|$)|^share ")
+
+
+def share_columns(frame: pd.DataFrame, units: Mapping[str, str] | str | None = None) -> list[str]:
+    """Columns holding shares (0-1): named share / rate, or with a unit saying share; every value
+    between 0 and 1. They are shown as percentages."""
+    unit_of: dict[str, str] = {}
+    if isinstance(units, Mapping):
+        for key, text in units.items():
+            for name in str(key).split(" / "):
+                unit_of[name.strip()] = str(text)
+    out = []
+    for col in frame.columns:
+        s = frame[col]
+        if not pd.api.types.is_float_dtype(s) or s.isna().all():
+            continue
+        unit = unit_of.get(str(col), units if isinstance(units, str) else "")
+        named = bool(_SHARE_NAME.search(str(col))) or "share" in unit or unit == "lost / at start"
+        if named and "per period" not in unit and "x " not in unit and s.dropna().between(0, 1).all():
+            out.append(col)
+    return out
+
+
 def show_table(frame: pd.DataFrame, caption: str, units: Mapping[str, str] | str | None = None,
                max_rows: int = 30, precision: int = 2, index: bool = True) -> None:
-    """Display a table with a caption and a units line (escaped; at most ``max_rows`` rows)."""
+    """Display a table with a caption and a units line (escaped; at most ``max_rows`` rows).
+    Shares show as percentages, large whole numbers with thousands separators."""
     shown = frame.head(max_rows)
     styler = shown.style.format(precision=precision, thousands=",", escape="html", na_rep="–")
+    shares = share_columns(shown, units)
     for col in shown.columns:
         s = shown[col]
-        if pd.api.types.is_datetime64_any_dtype(s):
+        if col in shares:
+            styler = styler.format("{:.1%}", subset=[col], na_rep="–")
+        elif pd.api.types.is_datetime64_any_dtype(s):
             styler = styler.format(lambda v: "–" if pd.isna(v) else v.strftime("%Y-%m-%d"), subset=[col])
         elif pd.api.types.is_float_dtype(s) and s.notna().any() and (s.dropna() % 1 == 0).all() \
                 and s.abs().max() >= 100:
