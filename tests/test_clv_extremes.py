@@ -63,7 +63,7 @@ def test_transaction_model_predictions_are_warning_free_at_extremes(model):
     assert np.all(np.isfinite(ll))
 
 
-@pytest.mark.parametrize("model", _models()[:3], ids=lambda m: type(m).__name__)
+@pytest.mark.parametrize("model", _models(), ids=lambda m: type(m).__name__)
 def test_count_probabilities_are_warning_free_at_extremes(model):
     if not hasattr(model, "probability_of_n_purchases_up_to_time"):
         pytest.skip("count probabilities not available")

@@ -233,3 +233,44 @@ class GGompertzNBD(TransactionModel):
         else:
             life = self._residual_life(t, T_)
         return pa * (r + x) / (alpha + T_) * life
+
+    # ------------------------------------------------------------------ counts (P(exactly n purchases))
+    def _count_given_alive(self, n, t, r_, a_, T_) -> np.ndarray:
+        """P(n purchases in (T, T+t] | alive at T) with lambda ~ Gamma(r_, a_): alive throughout, or
+        dead at T+u (density f(T+u)/S(T)) after n purchases in (T, T+u]."""
+        from .bgnbd import log_nbd_pmf
+
+        r, alpha, b, s, beta = self._theta()
+        n, t, r_, a_, T_ = np.broadcast_arrays(*(np.asarray(v, float) for v in (n, t, r_, a_, T_)))
+        lbT = log_beta_expm1(beta, b * T_)
+        alive = safe_exp(log_nbd_pmf(n, t, r_, a_) + s * (lbT - log_beta_expm1(beta, b * (T_ + t))))
+        hazard = s * b * safe_exp(b * T_ - lbT)
+        c = 1.0 / np.maximum(np.maximum(hazard, s * b), 1e-300)
+        c = np.minimum(c, np.maximum(t, 1e-300))
+        wmax = np.log1p(t / c)
+        nodes = (np.arange(8)[:, None] + (_GL_X[None, :] + 1.0) / 2.0).ravel() / 8
+        wts = np.tile(_GL_W / 2.0, 8) / 8
+        v = wmax[..., None] * nodes
+        u = c[..., None] * np.expm1(v)
+        e = lambda a: a[..., None]
+        ldens = (np.log(b * s) + b * (e(T_) + u) - (s + 1) * log_beta_expm1(beta, b * (e(T_) + u)) + s * e(lbT))
+        with np.errstate(divide="ignore"):
+            lw = np.log(e(wmax) * wts) + np.log(e(c)) + v
+        dead = safe_exp(log_nbd_pmf(e(n), u, e(r_), e(a_)) + ldens + lw).sum(axis=-1)
+        return alive + np.where(t > 0, dead, 0.0)
+
+    def probability_of_n_purchases_up_to_time(self, t: ArrayLike, n: ArrayLike) -> np.ndarray:
+        """P(X(t) = n): probability of exactly n repeat purchases in (0, t] (t and n broadcast)."""
+        r, alpha, b, s, beta = self._theta()
+        return self._count_given_alive(n, t, r, alpha, 0.0)
+
+    def conditional_probability_of_n_purchases_up_to_time(self, n: ArrayLike, t: ArrayLike,
+                                                          frequency: RFMInput, recency: ArrayLike | None = None,
+                                                          T: ArrayLike | None = None) -> np.ndarray:
+        """P(Y(t) = n | x, t_x, T): exactly n purchases in (T, T + t], per customer (n = 0 gives
+        1 - P(active) for a holdout scorecard)."""
+        r, alpha, b, s, beta = self._theta()
+        x, tx, T_ = customer_arrays(frequency, recency, T)
+        pa = self.prob_alive(x, tx, T_)
+        n = np.asarray(n, float)
+        return pa * self._count_given_alive(n, t, r + x, alpha + T_, T_) + (1.0 - pa) * (n == 0)
