@@ -28,7 +28,7 @@ and the residual lifetime survives u more with probability S(T+u) / S(T), so
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import digamma, gammaln
+from scipy.special import gammaln
 
 from .base import (ArrayLike, RFMData, RFMInput, TransactionModel, _limits_note,
                    customer_arrays, log_poch, unique_rows, wdot)
@@ -252,7 +252,10 @@ class GGompertzNBD(TransactionModel):
         wts = np.tile(_GL_W / 2.0, 8) / 8
         v = wmax[..., None] * nodes
         u = c[..., None] * np.expm1(v)
-        e = lambda a: a[..., None]
+
+        def e(a):
+            return a[..., None]
+
         ldens = (np.log(b * s) + b * (e(T_) + u) - (s + 1) * log_beta_expm1(beta, b * (e(T_) + u)) + s * e(lbT))
         with np.errstate(divide="ignore"):
             lw = np.log(e(wmax) * wts) + np.log(e(c)) + v

@@ -26,12 +26,11 @@ The gradient is analytic: derivatives of the integrand under the integral sign. 
 from __future__ import annotations
 
 import numpy as np
+from scipy.special import gammaln
 
 from .base import (ArrayLike, RFMData, RFMInput, TransactionModel, _limits_note,
                    customer_arrays, log_poch, unique_rows, wdot)
 from .bgnbd import inv1p_exp, log_nbd_pmf, safe_exp
-from scipy.special import gammaln
-
 from .special import hyp2f1_a1, log_hyp2f1
 
 __all__ = ["ParetoNBD"]
@@ -321,7 +320,7 @@ def pnbd_count_pmf(k, t, r, alpha, s, beta) -> np.ndarray:
     rs = r + s
     peak = np.log(k + 1) - np.log(rs)                        # maximum of u^(k+1) (1-u)^(r+s)
     curv = (k + 1) * rs / (k + 1 + rs)
-    spread = 14.0 / np.sqrt(curv) + abs_log_ratio(alpha, beta)
+    spread = 14.0 / np.sqrt(curv) + np.abs(np.log(alpha) - np.log(beta))
     hi = np.minimum(w_end, peak + spread + 40.0 / rs)
     lo = np.minimum(peak, hi) - spread - 40.0 / (k + 1)
     base = (np.arange(_CP_PANELS)[:, None] + (_CP_X[None, :] + 1.0) / 2.0).ravel() / _CP_PANELS
@@ -329,16 +328,14 @@ def pnbd_count_pmf(k, t, r, alpha, s, beta) -> np.ndarray:
     span = (hi - lo)[..., None]
     w = lo[..., None] + span * base
     ls, lc = _log_sigmoid(w), _log_sigmoid(-w)
-    e = lambda v: v[..., None]
+    def e(v):
+        return v[..., None]
+
     lmix = np.logaddexp(np.log(e(beta)) + lc, np.log(e(alpha)) + ls)     # log(beta (1-u) + alpha u)
     lf = (e(gammaln(r + k) - gammaln(r) - gammaln(k + 1) + np.log(s) + s * np.log(beta) + np.log(alpha))
           + e(k + 1) * ls + e(rs) * lc - e(s + 1) * lmix + np.log(span * wts))
     dead = np.where(pos, safe_exp(lf).sum(axis=-1), 0.0)
     return alive + dead
-
-
-def abs_log_ratio(a, b):
-    return np.abs(np.log(a) - np.log(b))
 
 
 def _pow_ratio(c: float, L: np.ndarray) -> np.ndarray:
