@@ -224,21 +224,25 @@ def test_report_tables_and_sentences_for_flagged_fits(no_dropout_fits):
     assert len(sentences) == 3
     assert sentences[0].startswith(f"BG/NBD is flagged, {NO_DROPOUT}. Maximum on the boundary")
     bic = cr.bic_sentence(comp)
-    assert "That fit is flagged: " in bic
+    best = comp.sort_values("bic").iloc[0]["model"]
+    assert bic.startswith(f"By BIC the calibration data are described best by {best} ")
+    assert bic.endswith(f"That fit is flagged ({fit_flag(no_dropout_fits[best])[1]}).")
     assert cr.final_fit_note("BG/NBD", no_dropout_fits["BG/NBD"]).startswith(
-        f"The BG/NBD fit on all data is flagged, {NO_DROPOUT}:")
+        f"The BG/NBD fit on all data is flagged ({NO_DROPOUT}). The table shows the point estimates only")
     pa = pd.Series(no_dropout_fits["BG/NBD"].prob_alive(no_dropout_rfm()))
     assert pa.mean() > 0.999                                   # 1 by construction at the boundary
     assert "P(alive) is 1 by construction" in cr.prob_alive_sentence(no_dropout_fits["BG/NBD"], pa)
     withheld = cr.intervals_withheld("BG/NBD", no_dropout_fits["BG/NBD"])
-    assert withheld.startswith(f"No intervals are given for the values: the BG/NBD fit is {NO_DROPOUT}.")
+    assert withheld.startswith("No intervals are given for the values: the BG/NBD fit is at the no-dropout boundary. ")
+    assert cr.alive_caveat(no_dropout_fits["BG/NBD"]) == " (1 by construction: the fit is at the no-dropout boundary)"
+    assert "interval_note" in cr.without_empty_notes(params).columns
 
 
 def test_value_intervals_refuse_a_flagged_fit(no_dropout_fits):
     from toolkit.clv.report_extras import value_intervals
 
     rfm = no_dropout_rfm(200)
-    with pytest.raises(ValueError, match="at the no-dropout boundary: intervals withheld"):
+    with pytest.raises(ValueError, match="No intervals are given for the values: the BG/NBD fit is at the no-dropout"):
         value_intervals(no_dropout_fits["BG/NBD"], rfm, None, pd.DataFrame(index=rfm.index), clv_method="dert")
 
 
@@ -249,7 +253,9 @@ def test_report_sentences_for_regular_fits():
     models = {"BG/NBD": m}
     assert cr.flag_sentences(models) == [] and cr.final_fit_note("BG/NBD", m) == ""
     assert cr.intervals_withheld("BG/NBD", m) == ""
-    assert (cr.parameter_table(models)["interval_note"] == "").all()
+    assert (cr.parameter_table(models)["interval_note"] == "").all() and cr.alive_caveat(m) == ""
+    assert list(cr.without_empty_notes(cr.parameter_table(models)).columns) == [
+        "model", "parameter", "estimate", "std_err", "ci_lower", "ci_upper"]
     assert "flagged" not in cr.bic_sentence(cr.model_comparison(models))
     pa = pd.Series([0.2, 0.9, 0.6, 0.4])
     assert cr.prob_alive_sentence(m, pa) == ("Mean P(alive) across customers: 0.53; 2 customers (50.0%) are more "

@@ -29,7 +29,7 @@ import pandas as pd
 
 from toolkit.concentration import gini, lorenz_curve, top_share  # noqa: F401  (used by the CLV report)
 
-from .base import ConvergenceError, fit_flag
+from .base import WITHHELD, ConvergenceError, fit_flag
 from .bgnbd import BetaGeo, ModifiedBetaGeo
 from .gammagamma import GammaGamma
 from .paretonbd import ParetoNBD
@@ -41,7 +41,7 @@ __all__ = ["TRANSACTION_MODELS", "PurchaseLog", "purchase_occasions", "purchases
            "customer_value", "value_by_group", "region_cac", "lorenz_curve", "gini", "top_share", "value_at_risk",
            "ground_truth_recovery", "ground_truth_files", "explicit_churn", "flag_sentences", "bic_sentence",
            "final_fit_note", "prob_alive_sentence", "intervals_withheld", "group_ranking_sentence",
-           "top_group_sentence", "cac_sentence", "TOO_FEW", "MIN_GROUP_SIZE"]
+           "top_group_sentence", "cac_sentence", "alive_caveat", "without_empty_notes", "TOO_FEW", "MIN_GROUP_SIZE"]
 
 #: The transaction models the report compares, by display name.
 TRANSACTION_MODELS = {"BG/NBD": BetaGeo, "Pareto/NBD": ParetoNBD, "MBG/NBD": ModifiedBetaGeo}
@@ -189,6 +189,24 @@ def model_comparison(models: Mapping[str, object], errors: pd.DataFrame | None =
     return out
 
 
+def _where(reason: str) -> str:
+    """The flag's reason without the trailing ": intervals withheld" (e.g. "at the no-dropout boundary")."""
+    return reason[: -len(": " + WITHHELD)] if reason.endswith(": " + WITHHELD) else reason
+
+
+def without_empty_notes(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` without its note columns (interval_note, fit_note, fit_flag; note of value_by_group) when
+    they are all empty: on regular data the tables look as they did before the flags existed."""
+    cols = [c for c in ("interval_note", "fit_note", "fit_flag", "note") if c in frame.columns
+            and not frame[c].astype(str).ne("").any()]
+    return frame.drop(columns=cols)
+
+
+def alive_caveat(model) -> str:
+    """" (1 by construction: the fit lets nobody drop out)" for a no-dropout fit, else ""."""
+    return " (1 by construction: the fit is at the no-dropout boundary)" if "no-dropout" in fit_flag(model)[1] else ""
+
+
 def flag_sentences(models: Mapping[str, object]) -> list[str]:
     """One plain sentence per flagged model: what the flag means and that its intervals are withheld."""
     out = []
@@ -221,7 +239,7 @@ def bic_sentence(comparison: pd.DataFrame, tie: float | None = None) -> str:
                  "and this order means nothing.")
     note = best.get("fit_note", "") if hasattr(best, "get") else ""
     if note:
-        text += f" That fit is flagged: {note}."
+        text += f" That fit is flagged ({note})."
     return text
 
 
@@ -230,8 +248,8 @@ def final_fit_note(name: str, model) -> str:
     flag, reason = fit_flag(model)
     if not flag:
         return ""
-    return (f"The {name} fit on all data is flagged, {reason}: the table shows the point estimates only, which "
-            "describe a limiting case of the model rather than precisely known values.")
+    return (f"The {name} fit on all data is flagged ({reason}). The table shows the point estimates only; they "
+            "describe a limiting case of the model, not precisely known values.")
 
 
 def prob_alive_sentence(model, prob_alive: pd.Series) -> str:
@@ -253,9 +271,9 @@ def prob_alive_sentence(model, prob_alive: pd.Series) -> str:
 def intervals_withheld(name: str, model, spend_model=None) -> str:
     """Why the CLV intervals are not computed ("" when both fits are regular): parameter draws from a
     flagged fit would ignore the direction in which the likelihood is flat or bounded."""
-    parts = [f"the {name} fit is {fit_flag(model)[1]}"] if fit_flag(model)[0] else []
+    parts = [f"the {name} fit is {_where(fit_flag(model)[1])}"] if fit_flag(model)[0] else []
     if spend_model is not None and fit_flag(spend_model)[0]:
-        parts.append(f"the Gamma-Gamma fit is {fit_flag(spend_model)[1]}")
+        parts.append(f"the Gamma-Gamma fit is {_where(fit_flag(spend_model)[1])}")
     if not parts:
         return ""
     return ("No intervals are given for the values: " + " and ".join(parts) + ". Intervals from parameter draws "

@@ -138,12 +138,13 @@ for name, msg in failed.items():
 if not models:
     raise RuntimeError("no transaction model could be fitted to these data: " + "; ".join(failed.values()))
 params = cr.parameter_table(models)
-show_table(params.set_index(["model", "parameter"]), "Parameter estimates on the calibration period",
+show_table(cr.without_empty_notes(params).set_index(["model", "parameter"]),
+           "Parameter estimates on the calibration period",
            units={"r, a, b, s": "dimensionless", "alpha, beta": UNITS}, precision=4)
 errors = ho.holdout_errors(rfm_cal, models)
 comparison = cr.model_comparison(models, errors)
-show_table(comparison.set_index("model")[["parameters", "customers", "log_likelihood", "aic", "bic", "delta_bic",
-                                          "converged", "grad_norm", "fit_note"]],
+comp_cols = ["parameters", "customers", "log_likelihood", "aic", "bic", "delta_bic", "converged", "grad_norm", "fit_note"]
+show_table(cr.without_empty_notes(comparison.set_index("model")[comp_cols]),
            "Model comparison on the calibration data",
            units={"log_likelihood / aic / bic": "log-likelihood units", "grad_norm": "gradient norm at the optimum"},
            precision=2)
@@ -230,7 +231,8 @@ chosen = card.recommended
 say(("**The data do not separate the models.** " if card.caveat else "") + "{reason}", reason=card.reason)
 say("Customers active in the holdout: {o}; mean P(active) {pa} and mean P(alive) {pl} ({m}). **{c}** is used for the "
     "CLV below.", o=fmt_pct(card.metrics["observed_active"].iloc[0]),
-    pa=fmt_pct(card.metrics.loc[chosen, "mean_p_active"]), pl=fmt_pct(card.metrics.loc[chosen, "mean_p_alive"]),
+    pa=fmt_pct(card.metrics.loc[chosen, "mean_p_active"]),
+    pl=fmt_pct(card.metrics.loc[chosen, "mean_p_alive"]) + cr.alive_caveat(models[chosen]),
     m=chosen, c=chosen)
 '''),
 ("md", '''
@@ -474,7 +476,7 @@ if cust is not None and "region" in cust.columns and cust["region"].notna().any(
         if col not in by_region.columns:
             by_region[col] = np.nan
     cplt.plot_value_by_group(by_region, "region", CUR)
-    show_table(by_region.set_index("region"), "Predicted CLV by region",
+    show_table(cr.without_empty_notes(by_region.set_index("region")), "Predicted CLV by region",
                units={"customers": "count", "mean_clv / median_clv / total_clv / cac": CUR,
                       "clv_share / mean_prob_alive": "share", "clv_cac": "mean CLV / CAC"})
     say("{s}", s=cr.group_ranking_sentence(by_region, "region", CUR, min_group_size))
@@ -486,7 +488,7 @@ else:
     say("The dataset has no regions (no customer table with a region), so CLV is not broken down by region.")
 if cust is not None and "customer_type" in cust.columns and cust["customer_type"].nunique() > 1:
     by_type = cr.value_by_group(table, cust["customer_type"], None, "customer_type", min_group_size)
-    show_table(by_type.set_index("customer_type"), "Predicted CLV by customer type",
+    show_table(cr.without_empty_notes(by_type.set_index("customer_type")), "Predicted CLV by customer type",
                units={"customers": "count", "mean_clv / median_clv / total_clv": CUR,
                       "clv_share / mean_prob_alive": "share"})
     say("{s}", s=cr.top_group_sentence(by_type, "customer_type", CUR, min_group_size))
