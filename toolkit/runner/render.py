@@ -99,7 +99,8 @@ def header_html(h: ReportHeader) -> str:
 
 # Errors that state what the data cannot support (toolkit.data's DataError family): a reader gets
 # the sentence, never a traceback.
-DATA_LIMITS = {"DataError", "SpecError", "MissingTableError", "InsufficientDataError"}
+DATA_LIMITS = {"DataError", "SpecError", "MissingTableError", "InsufficientDataError",
+               "ConvergenceError"}   # a model these data cannot identify; its message says why
 
 
 def _one_line(output: dict) -> dict:

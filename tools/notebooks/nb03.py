@@ -34,7 +34,7 @@ from toolkit.clv import spend as csp
 from toolkit.clv.cashflow import cash_flow_table, customer_margin, period_purchases
 from toolkit.clv.scorecard import holdout_scorecard
 from toolkit.clv.units import continuous_rate, normalize_unit, period_rate, periods_per_year, unit_name
-from toolkit.data import load_dataset
+from toolkit.data import InsufficientDataError, load_dataset
 from toolkit.engine import transaction_totals
 from toolkit.plotting import apply_style
 from toolkit.privacy import protect
@@ -136,7 +136,7 @@ models, failed = cr.fit_models(rfm_cal)
 for name, msg in failed.items():
     say("**{m} could not be fitted**: {msg}", m=name, msg=msg)
 if not models:
-    raise RuntimeError("no transaction model could be fitted to these data: " + "; ".join(failed.values()))
+    raise InsufficientDataError("no transaction model could be fitted to these data: " + "; ".join(failed.values()))
 params = cr.parameter_table(models)
 show_table(cr.without_empty_notes(params).set_index(["model", "parameter"]),
            "Parameter estimates on the calibration period",
