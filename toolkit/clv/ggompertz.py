@@ -37,7 +37,7 @@ from .bgnbd import safe_exp
 __all__ = ["GGompertzNBD"]
 
 _GL_X, _GL_W = np.polynomial.legendre.leggauss(12)
-_PANELS = 3
+_PANELS = 2
 _BASE = (np.arange(_PANELS)[:, None] + (_GL_X[None, :] + 1.0) / 2.0).ravel() / _PANELS   # nodes on [0, 1]
 _WTS = np.tile(_GL_W / 2.0, _PANELS) / _PANELS
 
@@ -46,6 +46,8 @@ def log_beta_expm1(beta: float, by: np.ndarray) -> np.ndarray:
     """log(beta + e^(by) - 1) without overflow or cancellation (by >= 0)."""
     by = np.asarray(by, float)
     big = by > 30.0
+    if not big.any():
+        return np.log(beta + np.expm1(by))
     small = np.log(beta + np.expm1(np.where(big, 0.0, by)))
     large = by + np.log1p((beta - 1.0) * safe_exp(-np.where(big, by, 30.0)))
     return np.where(big, large, small)
@@ -143,19 +145,23 @@ class GGompertzNBD(TransactionModel):
             return ll, None
         pA, pB = eA / D, eB / D
         wx = np.bincount(xi, weights=w, minlength=len(xu))
-        pi = eg / np.where(I > 0, I, 1.0)[:, None]                       # node shares of the integral
-        ey = np.exp(b * y - lby)                                       # e^(by) / (beta + e^(by) - 1)
+        Iinv = 1.0 / np.where(I > 0, I, 1.0)
+
+        def share(v):                      # the integral's weighted mean of v over the nodes
+            return np.einsum("ij,ij->i", eg, v) * Iinv
+
         ibT = np.exp(-lbT)
-        iby = np.exp(-lby)
-        eT = np.exp(b * T - lbT)
+        iby = np.exp(-lby)                 # 1 / (beta + e^(by) - 1); e^(by) times it is 1 + (1 - beta) iby
+        eT = 1.0 + (1.0 - beta) * ibT
+        y_iby = y * iby
         # d log A and d log(b s beta^s I) per customer, parameters (r, alpha, b, s, beta)
         dA = np.column_stack([-laT, -(r + x) / (alpha + T), -s * T * eT, np.log(beta) - lbT, s * (1 / beta - ibT)])
         dI = np.column_stack([
-            -(pi * lay).sum(axis=1),
-            -(r + x) * (pi / (alpha + y)).sum(axis=1),
-            1.0 / b + (pi * (y - (s + 1.0) * y * ey)).sum(axis=1),
-            1.0 / s + np.log(beta) - (pi * lby).sum(axis=1),
-            s / beta - (s + 1.0) * (pi * iby).sum(axis=1)])
+            -share(lay),
+            -(r + x) * share(1.0 / (alpha + y)),
+            1.0 / b - s * share(y) - (s + 1.0) * (1.0 - beta) * share(y_iby),
+            1.0 / s + np.log(beta) - share(lby),
+            s / beta - (s + 1.0) * share(iby)])
         g = (w[:, None] * (pA[:, None] * dA + pB[:, None] * dI)).sum(axis=0)
         g[0] += wdot(wx, dr_) + w.sum() * np.log(alpha)
         g[1] += w.sum() * r / alpha
