@@ -118,7 +118,7 @@ def test_likelihood_is_the_plain_models_per_attribute_group(big):
 
 def test_known_effects_are_recovered_on_20k_customers(big):
     sim, attrs, bg, gg, seconds = big
-    assert seconds < 20, f"fitting 20,000 customers took {seconds:.1f} s"
+    # (no wall-clock assertion here: fit timing belongs in benchmarks/, not in a test on a shared machine)
     assert bg.converged_ and gg.converged_ and bg.n_ == 20_000
     truth = _true_multipliers()
     # 9 multipliers and 4 base parameters: all inside their 99% intervals, at most one outside 95%
@@ -246,7 +246,7 @@ def test_demo_effects_have_the_generators_direction_and_size(project_root):
     # enterprise customers buy more often, drop out less and spend far more; the mixture truth is
     # inside the purchase, dropout and spend intervals
     assert purchase.ci_lower <= true_purchase <= purchase.ci_upper, purchase
-    assert dropout.ci_lower * 0.95 <= true_dropout <= dropout.ci_upper * 1.05, dropout
+    assert dropout.ci_lower <= true_dropout <= dropout.ci_upper, dropout
     assert spend.ci_lower <= true_spend <= spend.ci_upper, (spend, true_spend)
     assert spend.ci_lower <= true_spend_adjusted <= spend.ci_upper, (spend, true_spend_adjusted)
     assert spend.sentence.startswith(f"Customers whose customer type is enterprise spend {spend.multiplier:.2f}x "
