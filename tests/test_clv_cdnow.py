@@ -62,11 +62,41 @@ def test_fhl2005_rfm_and_clv_gamma_gamma_estimates(cdnow):
         assert m.params_[k] == pytest.approx(v, rel=0.01)
 
 
+def _simulate_holdout_totals(model, data, t, n_sims, rng):
+    """Holdout totals drawn from the fitted model's posterior predictive, independently of its closed form:
+    alive at T with P(alive); lambda | x, T ~ Gamma(r + x, alpha + T); BG/NBD: p | alive ~ Beta(a, b + x),
+    each purchase the last with probability p, so Y = min(Poisson(lambda t), Geometric(p)); Pareto/NBD:
+    mu | alive ~ Gamma(s, beta + T), remaining lifetime tau ~ Exp(mu), Y = Poisson(lambda min(tau, t))."""
+    x, T = data["frequency"].to_numpy(float), data["T"].to_numpy(float)
+    pa = model.prob_alive(data)
+    out = np.empty(n_sims)
+    for k in range(n_sims):
+        alive = rng.random(len(x)) < pa
+        lam = rng.gamma(model.params_["r"] + x, 1 / (model.params_["alpha"] + T))
+        if isinstance(model, BetaGeo):
+            y = np.minimum(rng.poisson(lam * t), rng.geometric(rng.beta(model.params_["a"], model.params_["b"] + x)))
+        else:
+            mu = rng.gamma(model.params_["s"], 1 / (model.params_["beta"] + T))
+            y = rng.poisson(lam * np.minimum(rng.exponential(1 / mu), t))
+        out[k] = (y * alive).sum()
+    return out
+
+
 def test_cdnow_holdout_forecast_is_close_to_actual(cdnow):
-    """Both models forecast the 39-week holdout total within 15% of the 1,882 actual occasions."""
+    """The 39-week holdout forecast of both models: (1) it is the mean of an independent simulation
+    from the fitted model (within 4 Monte Carlo standard errors, sd / sqrt(400) ~ 3.5 occasions);
+    (2) the 1,882 actual occasions lie within 4 standard deviations of the forecast, the sd being the
+    holdout total's sd under the fitted model computed here by the same simulation (~69 occasions,
+    parameter uncertainty not included). The gap is real and large: both models forecast ~1,655-1,670,
+    3.2-3.4 sd below the actual (12%), so a forecast drifting another ~2% lower fails this test."""
+    rng = np.random.default_rng(2005)
     for model in (BetaGeo().fit(cdnow), ParetoNBD().fit(cdnow)):
         total = model.conditional_expected_purchases(39.0, cdnow).sum()
-        assert total == pytest.approx(1882, rel=0.15)
+        sims = _simulate_holdout_totals(model, cdnow, 39.0, 400, rng)
+        sd = sims.std(ddof=1)
+        assert abs(sims.mean() - total) <= 4 * sd / np.sqrt(len(sims)), (type(model).__name__, total, sims.mean())
+        assert 50 < sd < 100, sd
+        assert abs(1882 - total) <= 4 * sd, (type(model).__name__, total, sd)
         assert np.all(np.isfinite(model.prob_alive(cdnow)))
 
 
