@@ -100,11 +100,42 @@ class GammaGamma(BaseModel):
         th[1] -= self._q_shift()
         return th
 
+    @staticmethod
+    def _spend_scale(data) -> float:
+        """A power of ten that brings the mean spend near 1 when it is far from it (amounts of 1e-6
+        or 1e12): the scale parameter gamma then stays inside the fitting range (1e-7 to 1e7).
+        p and q do not depend on the unit of money, and gamma scales with it, so the fit is done
+        in that unit and gamma converted back. Spend between 0.01 and 100,000 is fitted as it is."""
+        if isinstance(data, _TransactionSpendData):
+            mean = float(wdot(data.w, data.S) / wdot(data.w, data.n))
+        else:
+            mean = float(wdot(data.w, data.m) / data.w.sum())
+        if not np.isfinite(mean) or 1e-2 <= mean <= 1e5:
+            return 1.0
+        return float(10.0 ** np.round(np.log10(mean)))
+
+    @staticmethod
+    def _rescaled(data, c: float):
+        if isinstance(data, _TransactionSpendData):
+            return _TransactionSpendData(data.n, data.S / c, data.L - data.n * np.log(c), data.w)
+        return _SpendData(data.x, data.m / c, data.w)
+
     def _fit(self, data):
         shift = self._q_shift()
         if shift < 0:
             raise ValueError("q_min must be non-negative")
-        super()._fit(data)
+        c = self._spend_scale(data)
+        super()._fit(self._rescaled(data, c) if c != 1.0 else data)
+        self.spend_scale_ = c
+        if c != 1.0:   # back to the data's unit of money: gamma scales, and the density by 1/c per value
+            self.params_["gamma"] *= c
+            self.se_["gamma"] *= c
+            self.confidence_intervals_.loc["gamma"] *= c
+            for d in (self.diagnostics_.best_params, self.diagnostics_.start_params):
+                if "gamma" in d:
+                    d["gamma"] *= c
+            values = data.n if isinstance(data, _TransactionSpendData) else np.ones_like(data.x)
+            self.log_likelihood_ -= float(wdot(data.w, values)) * float(np.log(c))
         if shift:
             self.params_["q"] += shift
             self.confidence_intervals_.loc["q"] += shift
