@@ -30,7 +30,7 @@ __all__ = ["activity_by_month", "as_log", "category_amounts", "cohort_activity",
            "drop_customer_days", "first_day_amount", "has_values", "histogram", "log_columns", "log_totals",
            "median", "net_revenue", "null_counts", "occasion_counts", "order_groups", "period_cohort_revenue",
            "period_key", "period_transaction_stats", "purchase_dates", "purchase_features", "purchasers",
-           "quantiles", "return_only_days", "rfm_frame", "segmentation_features", "tracking_counts",
+           "quantiles", "return_only_days", "rfm_arrays", "rfm_frame", "rfm_period", "segmentation_features", "tracking_counts",
            "transaction_log", "transaction_totals", "weighted_rate"]
 
 F64 = nw.Float64
@@ -53,27 +53,66 @@ def _grouped(lf: nw.LazyFrame, keys: Sequence[str], parts: dict[str, tuple[nw.Ex
 
 
 # ------------------------------------------------------------------------------------ CLV
-def rfm_frame(lf: nw.LazyFrame, obs_d: int, cal_d: int, unit: float, holdout: bool) -> nw.LazyFrame:
+RFM_PERIODS = ("W", "M", "Q", "Y")
+_MONDAY_0 = 4   # 1970-01-05, the first Monday after the epoch, is day 4
+
+
+def rfm_period(day: Any, period: str | None) -> Any:
+    """The calendar period of day numbers (an int or int64 array; for weeks also a narwhals
+    expression): Monday-Sunday weeks ``(d - 4) // 7`` ("W"), calendar months ``year * 12 + month - 1``
+    ("M"), quarters (month // 3, "Q") and years ("Y"), numbered as :func:`period_key` numbers
+    them on every engine; ``None`` or "D" leaves days as they are. Differences of period numbers
+    count calendar periods."""
+    if period is None or period == "D":
+        return day
+    if period not in RFM_PERIODS:
+        raise ValueError(f"calendar periods are D, {', '.join(RFM_PERIODS)}, not {period!r}")
+    if period == "W":
+        return (day - _MONDAY_0) // 7
+    if isinstance(day, nw.Expr):
+        raise TypeError("months, quarters and years of a column come from its dates: use period_key")
+    arr = np.asarray(day, dtype=np.int64)
+    months = arr.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64) + 1970 * 12
+    if np.ndim(day) == 0:
+        months = int(months)
+    if period == "M":
+        return months
+    return months // 3 if period == "Q" else months // 12
+
+
+def rfm_frame(lf: nw.LazyFrame, obs_d: int, cal_d: int, unit: float, holdout: bool,
+              period: str | None = None, age_offset: int = 0) -> nw.LazyFrame:
     """frequency, recency, T, monetary_value (+ holdout columns) per customer; see ``rfm_summary``.
 
-    One pass groups rows into occasions (customer-days), a window marks each customer's first
-    day, and one conditional aggregation gives every column: no self-join, so each engine reads
-    the log once."""
-    d, amount = nw.col("d"), nw.col("amount")
+    One pass groups rows into occasions (customer-days, or with ``period`` customer-periods of
+    the calibration or the holdout side, see :func:`rfm_period`), a window marks each customer's
+    first occasion, and one conditional aggregation gives every column: no self-join, so each
+    engine reads the log once. Durations are differences of day (period) numbers divided by
+    ``unit``; ``T`` adds ``age_offset`` (1 counts the calibration end's day in full).
+    :func:`rfm_arrays` computes the same from arrays in memory."""
+    d, amount, p = nw.col("d"), nw.col("amount"), nw.col("p")
     in_cal = d <= cal_d
-    occ = (cluster(_days(lf).filter(d <= obs_d)).group_by("customer_id", "d").agg(amount.sum())
-           .with_columns(d.min().over("customer_id").alias("first_d")))
-    parts = {"n": (in_cal.cast(nw.Int64), "sum"), "first_d": (nw.col("first_d"), "min"),
-             "last_d": (nw.when(in_cal).then(d), "max"),
+    if period in (None, "D"):
+        occ = cluster(_days(lf).filter(d <= obs_d)).group_by("customer_id", "d").agg(amount.sum()) \
+            .with_columns(p=d)
+        cal_p, obs_p = cal_d, obs_d
+    else:
+        key = rfm_period(d, "W") if period == "W" else period_key("date", period)
+        rows = _days(lf, ["date"]).filter(d <= obs_d).with_columns(key.alias("p"), (~in_cal).cast(nw.Int64).alias("h"))
+        occ = cluster(rows).group_by("customer_id", "p", "h").agg(amount.sum(), d.min())   # one side: min d tells it
+        cal_p, obs_p = rfm_period(cal_d, period), rfm_period(obs_d, period)
+    occ = occ.with_columns(p.min().over("customer_id").alias("first_p"))
+    parts = {"n": (in_cal.cast(nw.Int64), "sum"), "first_p": (nw.col("first_p"), "min"),
+             "last_p": (nw.when(in_cal).then(p), "max"),
              "total": (nw.when(in_cal).then(amount).otherwise(0.0), "sum"),
-             "first_amount": (nw.when(d == nw.col("first_d")).then(amount).otherwise(0.0), "sum")}
+             "first_amount": (nw.when((p == nw.col("first_p")) & in_cal).then(amount).otherwise(0.0), "sum")}
     if holdout:
         parts.update({"n_h": ((~in_cal).cast(nw.Int64), "sum"),
                       "total_h": (nw.when(~in_cal).then(amount).otherwise(0.0), "sum")})
     n = nw.col("n")
     cols = [(n - 1).cast(F64).alias("frequency"),
-            ((nw.col("last_d") - nw.col("first_d")).cast(F64) / unit).alias("recency"),
-            ((cal_d - nw.col("first_d")).cast(F64) / unit).alias("T"),
+            ((nw.col("last_p") - nw.col("first_p")).cast(F64) / unit).alias("recency"),
+            ((cal_p + age_offset - nw.col("first_p")).cast(F64) / unit).alias("T"),
             nw.when(n > 1).then((nw.col("total") - nw.col("first_amount")) / (n - 1).cast(F64))
             .otherwise(0.0).cast(F64).alias("monetary_value")]
     if holdout:
@@ -81,9 +120,98 @@ def rfm_frame(lf: nw.LazyFrame, obs_d: int, cal_d: int, unit: float, holdout: bo
         cols += [n_h.cast(F64).alias("frequency_holdout"),
                  nw.when(n_h > 0).then(nw.col("total_h") / n_h.cast(F64)).otherwise(0.0).cast(F64)
                  .alias("monetary_value_holdout"),
-                 nw.lit((obs_d - cal_d) / unit, F64).alias("duration_holdout")]
+                 nw.lit((obs_p - cal_p) / unit, F64).alias("duration_holdout")]
     # customers whose first occasion falls after the calibration period are not summarised
     return _grouped(occ, ["customer_id"], parts).filter(n > 0).select("customer_id", *cols)
+
+
+def _customer_codes(ids: Any) -> tuple[np.ndarray, Any]:
+    """Codes 0..k-1 in sorted id order (-1 for missing ids) and the sorted distinct ids (an Index
+    of the ids' dtype). Dense integer ids are coded with a bincount instead of hashing."""
+    values = ids.to_numpy() if isinstance(ids, pd.Series) else np.asarray(ids)
+    if values.dtype.kind in "iu" and len(values):
+        lo, hi = int(values.min()), int(values.max())
+        if hi - lo < 4 * len(values) + 1024:
+            raw = values.astype(np.int64, copy=False) - lo
+            present = np.bincount(raw, minlength=hi - lo + 1) > 0
+            remap = np.cumsum(present, dtype=np.int64) - 1
+            if remap[-1] < 2**31 - 1:
+                remap = remap.astype(np.int32)
+            return remap[raw], pd.Index((np.flatnonzero(present) + lo).astype(values.dtype))
+    codes, uniq = pd.factorize(ids, sort=True, use_na_sentinel=True)
+    return codes, pd.Index(uniq)
+
+
+def rfm_arrays(ids: Any, d: np.ndarray, amount: np.ndarray, obs_d: int, cal_d: int, unit: float, holdout: bool,
+               period: str | None = None, age_offset: int = 0) -> pd.DataFrame:
+    """:func:`rfm_frame` computed in memory from arrays, indexed and sorted by customer id.
+
+    ``ids`` (a Series or array; missing ids dropped), ``d`` (int64 day numbers) and ``amount``
+    (float64, no NaN) are one row per transaction. Occasions are the distinct values of one
+    integer key per row (customer, period, holdout side) found by one sort; everything else is
+    bincounts over rows or over the sorted occasions, with no Python loop and 32-bit temporaries
+    where the values allow. On a 1e6-row log this is several times faster than the same query on
+    DuckDB, which spends its time on hash tables and the window (see README "Scale")."""
+    keep = d <= obs_d
+    if not keep.all():
+        ids, d, amount = (ids[keep] if not isinstance(ids, pd.Series) else ids[keep]), d[keep], amount[keep]
+    del keep
+    cols = ["frequency", "recency", "T", "monetary_value"]
+    if holdout:
+        cols += ["frequency_holdout", "monetary_value_holdout", "duration_holdout"]
+    code, uniq = _customer_codes(ids)
+    if len(code) and code.min() < 0:
+        ok = code >= 0
+        code, d, amount = code[ok], d[ok], amount[ok]
+    if len(code) == 0:
+        return pd.DataFrame({c: np.empty(0) for c in cols}, index=pd.Index(uniq[:0], name="customer_id"))
+    k = len(uniq)
+    pos = d if period in (None, "D") else rfm_period(d, period)
+    cal_p = cal_d if period in (None, "D") else rfm_period(cal_d, period)
+    obs_p = obs_d if period in (None, "D") else rfm_period(obs_d, period)
+    pmin = int(pos.min())
+    span = int(pos.max()) - pmin + 1
+    hold = d > cal_d if holdout else None
+    width = 2 * span if holdout else span
+    itype = np.int32 if k * width < 2**31 else np.int64
+    off = (pos - pmin).astype(itype)                     # period offset of each row
+    key = code.astype(itype) * itype(width)
+    key += off * 2 + hold if holdout else off
+    key.sort()                                           # SIMD sort (numpy >= 2)
+    new = np.empty(len(key), dtype=bool)                 # first row of each occasion
+    new[0] = True
+    np.not_equal(key[1:], key[:-1], out=new[1:])
+    occ = key[new].astype(np.int64)                      # occasions, by customer then period (cal first)
+    del key, new
+    ocust = occ // width
+    orest = occ % width
+    opos, ohold = (orest // 2, orest % 2 == 1) if holdout else (orest, None)
+    n_all = np.bincount(ocust, minlength=k)
+    n_cal = np.bincount(ocust[~ohold], minlength=k) if holdout else n_all
+    start = np.concatenate([[0], np.cumsum(n_all)[:-1]])
+    first = opos[start]                                  # calibration occasions come first per customer
+    last = opos[start + np.maximum(n_cal, 1) - 1]
+    del occ, ocust, orest, opos, ohold
+    # repeat and holdout amounts are summed over their own rows (no total minus first occasion:
+    # a return cancelling a purchase leaves exactly 0, whatever the first occasion's amount)
+    repeat = off != first.astype(itype)[code]
+    if holdout:
+        repeat &= ~hold
+    rep_total = np.bincount(code[repeat], weights=amount[repeat], minlength=k)
+    del repeat
+    cal_off = cal_p - pmin
+    f = (n_cal - 1).astype(float)
+    data = {"frequency": f, "recency": (last - first).astype(float) / unit,
+            "T": (cal_off + age_offset - first).astype(float) / unit,
+            "monetary_value": np.where(n_cal > 1, rep_total / np.maximum(f, 1.0), 0.0)}
+    if holdout:
+        n_h = (n_all - n_cal).astype(float)
+        hold_total = np.bincount(code[hold], weights=amount[hold], minlength=k)
+        data["frequency_holdout"] = n_h
+        data["monetary_value_holdout"] = np.where(n_h > 0, hold_total / np.maximum(n_h, 1.0), 0.0)
+        data["duration_holdout"] = np.full(k, (obs_p - cal_p) / unit)
+    keep = n_cal > 0
+    return pd.DataFrame({c: v[keep] for c, v in data.items()}, index=pd.Index(uniq[keep], name="customer_id"))
 
 
 def tracking_counts(lf: nw.LazyFrame, cal_d: int, obs_d: int) -> nw.LazyFrame:
