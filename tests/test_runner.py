@@ -202,7 +202,9 @@ def test_killed_run_leaves_earlier_runs_and_is_cleaned_up(tmp_path):
     proc = subprocess.Popen([sys.executable, "-c", CLI_WITH_FAKE_DATA, "run", "--config",
                              str(CONFIGS / "pack_sleep.yaml"), "--output-dir", str(out_dir)],
                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    seen, deadline = "", time.monotonic() + 30
+    # The deadlines below only keep a broken runner from hanging the suite: generous (minutes, on a loaded
+    # 2-core machine), and what is asserted is the state reached, never the time it took.
+    seen, deadline = "", time.monotonic() + 300
     try:
         while "start   sleep" not in seen and time.monotonic() < deadline:
             if select.select([proc.stdout], [], [], 0.5)[0]:
@@ -218,7 +220,7 @@ def test_killed_run_leaves_earlier_runs_and_is_cleaned_up(tmp_path):
         proc.wait()
     assert os.readlink(out_dir / "latest") == PREVIOUS
     assert sorted(p.name for p in out_dir.iterdir()) == sorted([PREVIOUS, "latest", tmp_dirs[0].name])
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 120
     while _processes_mentioning(str(tmp_dirs[0])) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert not _processes_mentioning(str(tmp_dirs[0])), "the worker outlived the killed runner"
