@@ -419,7 +419,8 @@ def test_tuning_table_and_its_wording():
     assert table.loc[final.best_index_ + 1, "chosen_final"]
     assert table.loc[1, "description"] == "learning rate 0.2, stumps (depth 1), >= 20 customers a leaf, L2 0"
     assert ch.setting_text({"learning_rate": 0.05, "max_depth": 3, "max_leaf_nodes": 8, "min_samples_leaf": 80,
-                            "l2_regularization": 10.0}) == "learning rate 0.05, depth <= 3, >= 80 customers a leaf, L2 10"
+                            "l2_regularization": 10.0}) == \
+        "learning rate 0.05, depth <= 3, >= 80 customers a leaf, L2 10"
     assert ch.setting_text({"learning_rate": 0.1, "max_depth": None, "max_leaf_nodes": 31}) == \
         "learning rate 0.1, up to 31 leaves"
     text = ch.tuning_text(table)
@@ -429,11 +430,12 @@ def test_tuning_table_and_its_wording():
     for i in set(picks):
         assert f"setting {i} ({table.loc[i, 'description']}) in {picks.count(i)} of 3 outer folds" in text
     i = final.best_index_ + 1
-    assert text.endswith(f"the final refit on all customers chose setting {i} ({table.loc[i, 'description']}; inner "
+    assert text.endswith(f"the final refit, which scores the active customers, chose setting {i} "
+                         f"({table.loc[i, 'description']}; inner "
                          f"ROC-AUC {final.search_['inner_auc'].iloc[i - 1]:.3f}, {final.n_iter_} boosting iterations).")
     window = ch.tuning_text(ch.tuning_table(folds[:1], evaluation="training window"))
     assert f"Chosen: setting {picks[0]} ({table.loc[picks[0], 'description']}) in the training window" in window
-    assert window.endswith("boosting was not chosen, so it was not refitted on all customers.")
+    assert window.endswith("boosting was not chosen, so it was not refitted to score the active customers.")
     with pytest.raises(ValueError, match="no tuned"):
         ch.tuning_table([ch.LogitChurn()])
 

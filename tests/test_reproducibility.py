@@ -22,8 +22,10 @@ def test_second_run_gives_identical_results(request, small_demo_spec, tmp_path, 
 
     pinned = os.environ.get("CUSTKIT_DUCKDB_THREADS") == "1"
     monkeypatch.setenv("CUSTKIT_DUCKDB_THREADS", "1")
-    run = lambda folder: run_pack(load_config(ROOT / "config" / "reports.yaml", dataset=str(small_demo_spec),  # noqa: E731
-                                              output_dir=str(folder)), echo=lambda *a, **k: None)
+    def run(folder: Path):
+        cfg = load_config(ROOT / "config" / "reports.yaml", dataset=str(small_demo_spec), output_dir=str(folder))
+        return run_pack(cfg, echo=lambda *a, **k: None)
+
     first = request.getfixturevalue("demo_pack_run") if pinned else run(tmp_path / "first")
     assert first.exit_code == 0
     second = run(tmp_path / "second")

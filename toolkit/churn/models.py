@@ -354,8 +354,8 @@ def setting_text(setting: Any) -> str:
 def tuning_table(evaluation_models: list[Any], final: Any = None, evaluation: str = "outer fold") -> pd.DataFrame:
     """What the tuned boosting searched and chose: one row per grid setting with its words, the number
     of evaluation fits (``evaluation`` names one: 'outer fold', or 'training window' for a time split) that
-    chose it, their mean inner ROC-AUC, and, when ``final`` (the refit on all rows) is given, its inner
-    ROC-AUC and choice (``attrs['final_iterations']``: the refit's boosting iterations)."""
+    chose it and their mean inner ROC-AUC; when ``final`` (the refit that scores customers) is given, its
+    inner ROC-AUC and choice (``attrs['final_iterations']``: the refit's boosting iterations)."""
     fits = [m for m in evaluation_models if isinstance(m, TunedHGBChurn)]
     if not fits:
         raise ValueError("no tuned gradient boosting among the models")
@@ -368,41 +368,42 @@ def tuning_table(evaluation_models: list[Any], final: Any = None, evaluation: st
         out["final_inner_auc"] = final.search_["inner_auc"].to_numpy()
         out["chosen_final"] = final.search_["chosen"].to_numpy()
         out.attrs["final_iterations"] = final.n_iter_
-    out.attrs.update(evaluation_fits=len(fits), inner_folds=fits[0].cv, validation_fraction=fits[0].validation_fraction,
-                     evaluation=evaluation)
+    out.attrs.update(evaluation_fits=len(fits), inner_folds=fits[0].cv, evaluation=evaluation,
+                     validation_fraction=fits[0].validation_fraction)
     return out
+
+
+def _span(values: pd.Series) -> str:
+    lo, hi = f"{values.min():g}", f"{values.max():g}"
+    return lo if lo == hi else f"{lo}-{hi}"
 
 
 def tuning_text(table: pd.DataFrame) -> str:
     """The report's sentences on a :func:`tuning_table`: how many settings, how they were scored, what
-    was chosen in the evaluation fits and in the refit on all customers."""
+    was chosen in the evaluation fits and in the final refit."""
     evaluation = table.attrs.get("evaluation", "outer fold")
-    n_fits, inner = int(table.attrs.get("evaluation_fits", table["chosen_in_evaluation"].sum())), table.attrs.get(
-        "inner_folds", 3)
-    span = lambda c, f="{:g}": "-".join(dict.fromkeys(f.format(v) for v in (table[c].min(), table[c].max())))  # noqa: E731
+    n_fits = int(table.attrs.get("evaluation_fits", table["chosen_in_evaluation"].sum()))
     leaves = table["max_leaf_nodes"]
     smallest = "stumps" if "max_depth" in table and (table["max_depth"] == 1).any() else f"{int(leaves.min())} leaves"
-    head = (f"Gradient boosting searched {len(table)} settings (learning rate {span('learning_rate')}, from "
-            f"{smallest} to {int(leaves.max())} leaves, at least {span('min_samples_leaf')} customers a leaf, "
-            f"L2 penalty {span('l2_regularization')}), each scored by its mean ROC-AUC in a {inner}-fold "
-            "cross-validation of the training rows only; every booster stopped early on "
-            f"{table.attrs.get('validation_fraction', 0.15):.0%} of its own training rows")
-    picks = table.loc[table["chosen_in_evaluation"] > 0, ["description", "chosen_in_evaluation"]]
-    picks = picks.sort_values("chosen_in_evaluation", ascending=False, kind="stable")
-    where = f"{evaluation}s" if n_fits != 1 else evaluation
-    chosen = "; ".join(f"setting {i} ({r.description}) in {r.chosen_in_evaluation} of {n_fits} {where}"
-                       for i, r in picks.iterrows()) if n_fits > 1 else \
-        f"setting {picks.index[0]} ({picks['description'].iloc[0]}) in the {evaluation}"
-    text = f"{head}. Chosen: {chosen}"
-    if "chosen_final" in table:
-        i = int(table.index[table["chosen_final"].to_numpy(bool)][0])
-        its = table.attrs.get("final_iterations")
-        text += (f"; the final refit on all customers chose setting {i} ({table.loc[i, 'description']}; "
-                 f"inner ROC-AUC {table.loc[i, 'final_inner_auc']:.3f}" +
-                 (f", {its} boosting iterations" if its is not None else "") + ").")
+    text = (f"Gradient boosting searched {len(table)} settings (learning rate {_span(table['learning_rate'])}, "
+            f"from {smallest} to {int(leaves.max())} leaves, at least {_span(table['min_samples_leaf'])} customers "
+            f"a leaf, L2 penalty {_span(table['l2_regularization'])}), each scored by its mean ROC-AUC in a "
+            f"{table.attrs.get('inner_folds', 3)}-fold cross-validation of the training rows only; every booster "
+            f"stopped early on {table.attrs.get('validation_fraction', 0.15):.0%} of its own training rows. Chosen: ")
+    picks = table.loc[table["chosen_in_evaluation"] > 0].sort_values("chosen_in_evaluation", ascending=False,
+                                                                    kind="stable")
+    if n_fits > 1:
+        text += "; ".join(f"setting {i} ({r['description']}) in {r['chosen_in_evaluation']} of {n_fits} {evaluation}s"
+                          for i, r in picks.iterrows())
     else:
-        text += "; boosting was not chosen, so it was not refitted on all customers."
-    return text
+        text += f"setting {picks.index[0]} ({picks['description'].iloc[0]}) in the {evaluation}"
+    if "chosen_final" not in table:
+        return text + "; boosting was not chosen, so it was not refitted to score the active customers."
+    i = int(table.index[table["chosen_final"].to_numpy(bool)][0])
+    its = table.attrs.get("final_iterations")
+    return (text + f"; the final refit, which scores the active customers, chose setting {i} "
+            f"({table.loc[i, 'description']}; inner ROC-AUC {table.loc[i, 'final_inner_auc']:.3f}"
+            + (f", {its} boosting iterations" if its is not None else "") + ").")
 
 
 def make_estimator(kind: str, seed: int = 0, n_threads: int = 1) -> _ChurnEstimator:
