@@ -20,6 +20,8 @@ all draws for each row), so chunking changes nothing in the per-customer results
 """
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -146,7 +148,7 @@ def customer_intervals(transaction_model: BaseModel, rfm: pd.DataFrame, spend_mo
                        t: float | None = None, horizon: int = 12, discount_rate: float = 0.01, margin: float = 1.0,
                        time_unit: str = "M", level: float = 0.9, n_draws: int = 1000, method: str = "normal",
                        seed: int | None = 0, chunk_size: int | None = None, memory_limit: int = 512 * 2**20,
-                       model_time_unit: str | None = None) -> IntervalResult:
+                       model_time_unit: str | None = None, n_jobs: int | None = None) -> IntervalResult:
     """``level`` intervals for each customer's expected purchases, P(alive) and CLV.
 
     ``rfm``: an rfm_summary frame (frequency, recency, T and, for CLV, monetary_value) in the
@@ -154,7 +156,8 @@ def customer_intervals(transaction_model: BaseModel, rfm: pd.DataFrame, spend_mo
     ``horizon`` periods of ``time_unit``). CLV settings as in
     :func:`toolkit.clv.value.customer_lifetime_value`. ``chunk_size``: distinct rows per chunk
     (default: as many as fit ``memory_limit`` bytes of draws x rows work arrays). The same ``seed``
-    gives the same draws, hence identical results for any chunk size.
+    gives the same draws, hence identical results for any chunk size and any ``n_jobs`` (threads
+    sharing the draws of a chunk; default: one per core).
     """
     if not 0 < level < 1:
         raise ValueError("level must lie between 0 and 1")
@@ -212,23 +215,70 @@ def customer_intervals(transaction_model: BaseModel, rfm: pd.DataFrame, spend_mo
             out["expected_purchases"] = tm.conditional_expected_purchases(t, *a)
         return out
 
+    from .bgnbd import BetaGeo, inv1p_exp
+    bg_family = isinstance(transaction_model, BetaGeo)
+
+    def predict_bg(tm, sm, sl, pairs):
+        """:func:`predict` for BG/NBD and MBG/NBD with the same arithmetic as their
+        ``conditional_expected_purchases`` (so identical values), but P(alive) computed once and
+        the 2F1 bracket once per distinct (x, T) of the chunk (``pairs``: their x, T and each
+        row's pair), found once per chunk instead of once per call."""
+        x, tx, T_ = xu[sl], tu[sl], Tu[sl]
+        px, pT, pinv = pairs
+        r_, alpha_, a_, b_ = tm._theta()
+        pa = inv1p_exp(tm._dropout_odds_log(x, tx, T_))
+        pref = (a_ + b_ + x - (0 if tm._modified else 1)) / (a_ - 1)
+        lead = pa * pref
+        out = {"prob_alive": pa}
+        if with_clv:
+            cum = lead * tm._bracket(grid[:, None], px, pT)[..., pinv]
+            out["expected_purchases"] = cum[-1] if t_on_grid else lead * tm._bracket(np.asarray(t, float), px, pT)[pinv]
+            out["clv"] = margin * sm.expected_average_value(x, mu[sl]) * (wts[:, None] * cum).sum(axis=0)
+        else:
+            out["expected_purchases"] = lead * tm._bracket(np.asarray(t, float), px, pT)[pinv]
+        return out
+
+    def chunk_pairs(sl):
+        """Distinct (x, T) of a chunk: rows are sorted by x then T, so each pair is one run."""
+        x, T_ = xu[sl], Tu[sl]
+        new = np.empty(len(x), dtype=bool)
+        new[:1] = True
+        new[1:] = (x[1:] != x[:-1]) | (T_[1:] != T_[:-1])
+        return x[new], T_[new], np.cumsum(new) - 1
+
+    workers = max(1, min(n_jobs if n_jobs is not None else (os.cpu_count() or 1), n_draws))
+    pool = ThreadPoolExecutor(workers) if workers > 1 else None
     n_chunks = 0
-    for start in range(0, n_rows, chunk_size):
-        sl = slice(start, min(start + chunk_size, n_rows))
-        c = sl.stop - sl.start
-        point = predict(transaction_model, spend_model, sl)
-        work = {q: np.empty((n_draws, c)) for q in quantities}
-        for d in range(n_draws):
-            vals = predict(tms[d], sms[d], sl)
-            for q in quantities:
-                work[q][d] = vals[q]
-        for q in quantities:
-            est[q][sl] = point[q]
-            totals[q] += work[q] @ w[sl]
-            qs = np.quantile(work[q], [lo_p, hi_p], axis=0)
-            low[q][sl], upp[q][sl] = qs[0], qs[1]
-        del work
-        n_chunks += 1
+    try:
+        for start in range(0, n_rows, chunk_size):
+            sl = slice(start, min(start + chunk_size, n_rows))
+            c = sl.stop - sl.start
+            point = predict(transaction_model, spend_model, sl)
+            work = {q: np.empty((n_draws, c)) for q in quantities}
+            pairs = chunk_pairs(sl) if bg_family else None
+
+            def run(d, sl=sl, pairs=pairs, work=work):
+                vals = predict_bg(tms[d], sms[d], sl, pairs) if bg_family else predict(tms[d], sms[d], sl)
+                for q in quantities:
+                    work[q][d] = vals[q]
+
+            if pool is None:
+                for d in range(n_draws):
+                    run(d)
+            else:   # the draws are independent; numpy and scipy release the GIL in their loops
+                list(pool.map(run, range(n_draws)))
+            def bounds(q, work=work):   # per row over the draws; rows contiguous for the partition
+                return np.quantile(np.ascontiguousarray(work[q].T), [lo_p, hi_p], axis=1)
+
+            for q, qs in zip(quantities, map(bounds, quantities) if pool is None else pool.map(bounds, quantities)):
+                est[q][sl] = point[q]
+                totals[q] += work[q] @ w[sl]
+                low[q][sl], upp[q][sl] = qs[0], qs[1]
+            del work
+            n_chunks += 1
+    finally:
+        if pool is not None:
+            pool.shutdown()
 
     cols: dict[str, np.ndarray] = {}
     for q in quantities:
