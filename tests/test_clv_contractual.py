@@ -114,8 +114,15 @@ def test_telco_sbg_fit_is_sane(telco):
     assert np.all(np.diff(curve["retention_rate"].iloc[1:]) > 0)       # ... ever more slowly
     # gamma < 1 here: the unrestricted mean lifetime is infinite, so figures are horizon-bound
     assert m.params_["gamma"] < 1 and m.expected_lifetime() == np.inf
-    assert 24 < m.expected_lifetime(72) < 72 and np.isfinite(m.median_lifetime())
-    assert 1 < m.discounted_expected_lifetime(0.01) < 100
+    # horizon-bound figures against their definitions, computed here from S(t) = B(gamma, delta + t) / B(gamma, delta)
+    from scipy.special import betaln as _betaln
+
+    g, d = m.params_["gamma"], m.params_["delta"]
+    t = np.arange(20_000)
+    surv = np.exp(_betaln(g, d + t) - _betaln(g, d))
+    assert m.expected_lifetime(72) == pytest.approx(surv[:72].sum(), rel=1e-10)      # E[min(T, 72)]
+    assert m.median_lifetime() == int(np.argmax(surv <= 0.5))
+    assert m.discounted_expected_lifetime(0.01) == pytest.approx((surv * 1.01 ** -t).sum(), rel=1e-8)
     km = km_comparison(telco["tenure"], telco["churned"], m)
     assert list(km.index) == list(range(73))
     well = km.loc[km["at_risk"] >= 1000]                              # months 0..66
