@@ -21,6 +21,8 @@ from typing import Any, Callable
 
 POLL_S = 0.1
 _PR_SET_PDEATHSIG = 1
+#: Seconds between "still in this section" lines while a report runs (``CUSTKIT_PROGRESS_S``; 0 = none).
+PROGRESS_S = float(os.environ.get("CUSTKIT_PROGRESS_S", 30))
 
 
 @dataclass
@@ -35,6 +37,60 @@ class Job:
     result_file: Path
     started: float | None = None
     proc: subprocess.Popen | None = field(default=None, repr=False)
+
+    @property
+    def progress_file(self) -> Path:
+        """The worker's record of the cells it started (see ``toolkit.runner.worker.progress_path``)."""
+        return Path(self.spec.get("progress") or str(self.result_file) + ".progress")
+
+
+class Progress:
+    """What a running report is doing, read from its worker's progress file.
+
+    :meth:`poll` returns the console lines due at wall-clock time ``now``: one when the report
+    enters a new section (the notebook's markdown heading above the running cell), and while a
+    section runs, one every ``every`` seconds saying for how long, e.g.
+    ``[03_clv] section 'Holdout tracking' 45 s (cell 31 of 52)``.
+    """
+
+    def __init__(self, name: str, path: Path, every: float = PROGRESS_S):
+        self.name, self.path, self.every = name, path, every
+        self._offset = 0
+        self._section: str | None = None
+        self._since = 0.0
+        self._cell = (0, 0)
+        self._said = 0.0
+
+    def _read(self) -> list[dict[str, Any]]:
+        try:
+            with open(self.path, "rb") as f:
+                f.seek(self._offset)
+                data = f.read()
+        except OSError:
+            return []
+        end = data.rfind(b"\n") + 1          # a line still being written waits for the next poll
+        self._offset += end
+        out = []
+        for line in data[:end].splitlines():
+            try:
+                out.append(json.loads(line))
+            except ValueError:
+                continue
+        return out
+
+    def poll(self, now: float) -> list[str]:
+        lines = []
+        for event in self._read():
+            self._cell = (int(event["cell"]), int(event["cells"]))
+            if event["section"] != self._section:
+                self._section, self._since = event["section"], float(event["time"])
+                self._said = self._since
+                lines.append(f"[{self.name}] section '{self._section}' started (cell {self._cell[0]} of {self._cell[1]})")
+        if self._section is not None and self.every > 0 and now - self._said >= self.every:
+            self._said = now
+            lines.append(f"[{self.name}] section '{self._section}' {now - self._since:.0f} s "
+                         f"(cell {self._cell[0]} of {self._cell[1]})")
+        return lines
 
 
 def _libc() -> Any | None:
@@ -110,10 +166,19 @@ def stop(jobs: list[Job], grace_s: float = 5.0) -> None:
 
 def run_jobs(jobs: list[Job], max_parallel: int, cwd: str,
              on_start: Callable[[Job], None] = lambda j: None,
-             on_finish: Callable[[Job, dict[str, Any]], None] = lambda j, r: None) -> dict[str, dict[str, Any]]:
+             on_finish: Callable[[Job, dict[str, Any]], None] = lambda j, r: None,
+             on_progress: Callable[[str], None] | None = None,
+             progress_every: float | None = None) -> dict[str, dict[str, Any]]:
     """Run ``jobs`` with at most ``max_parallel`` at once; a job starts once all its needs finished
     (whatever their outcome). Jobs must be in an order where needs come first. Returns results by name.
+
+    While a job runs, ``on_progress`` (default: print) gets a line as the report enters each section
+    and every ``progress_every`` seconds (default ``PROGRESS_S``) a line saying how long it has been
+    in it (:class:`Progress`).
     """
+    say = on_progress or (lambda line: print(line, flush=True))
+    every = PROGRESS_S if progress_every is None else progress_every
+    watch: dict[str, Progress] = {}
     preexec = _die_with_parent_fn()
     pending = list(jobs)
     running: list[Job] = []
@@ -125,15 +190,21 @@ def run_jobs(jobs: list[Job], max_parallel: int, cwd: str,
                     break
                 if all(n in results for n in job.needs):
                     pending.remove(job)
+                    job.progress_file.unlink(missing_ok=True)
                     _start(job, cwd, preexec)
                     running.append(job)
+                    watch[job.name] = Progress(job.name, job.progress_file, every)
                     on_start(job)
             if not running and pending:  # unreachable with a validated, acyclic config
                 raise RuntimeError(f"cannot schedule {', '.join(j.name for j in pending)}: unmet needs")
             time.sleep(POLL_S)
             for job in list(running):
-                if job.proc.poll() is not None:
+                done = job.proc.poll() is not None
+                for line in watch[job.name].poll(time.time()):
+                    say(line)
+                if done:
                     running.remove(job)
+                    job.progress_file.unlink(missing_ok=True)
                     results[job.name] = _collect(job)
                     on_finish(job, results[job.name])
     except BaseException:

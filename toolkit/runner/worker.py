@@ -1,7 +1,8 @@
 """One report in its own process: execute the notebook with papermill, then render it.
 
 Run as ``python -m toolkit.runner.worker JOB.json``; the outcome is written to the job's
-``result`` path as JSON. A failing notebook is still saved (papermill writes the output before
+``result`` path as JSON, and the start of each cell (with its section, the last markdown
+heading) to ``progress_path(job)`` so that the runner can say where a long report is. A failing notebook is still saved (papermill writes the output before
 raising) and rendered with the error stated at the top.
 """
 from __future__ import annotations
@@ -15,6 +16,52 @@ from pathlib import Path
 from typing import Any
 
 KERNEL = "python3"
+ENGINE = "custkit-progress"
+
+
+def progress_path(job: dict[str, Any]) -> Path:
+    """Where the worker records which cell and section of the notebook is running (JSON lines)."""
+    return Path(job.get("progress") or job["result"] + ".progress")
+
+
+def section_names(cells: list[Any]) -> list[str]:
+    """Per cell, the section it belongs to: the text of the last markdown heading at or before it
+    (``start`` before the first heading)."""
+    names, current = [], None
+    for i, cell in enumerate(cells):
+        if cell.get("cell_type") == "markdown":
+            source = cell.get("source", "")
+            for line in ("".join(source) if isinstance(source, list) else str(source)).splitlines():
+                if line.lstrip().startswith("#"):
+                    current = line.strip().lstrip("#").strip() or current
+                    break
+        names.append(current or "start")
+    return names
+
+
+def _register_progress_engine(path: Path) -> None:
+    """Register a papermill engine that appends a line to ``path`` as each cell starts (cell
+    index, number of cells, section, wall-clock time): the runner reads it to report progress."""
+    from papermill.engines import NBClientEngine, papermill_engines
+
+    class ProgressEngine(NBClientEngine):
+        @classmethod
+        def execute_managed_notebook(cls, nb_man, kernel_name, **kwargs):
+            cells = nb_man.nb.cells
+            names = section_names(cells)
+            start = nb_man.cell_start
+
+            def cell_start(cell, cell_index=None, **kw):
+                if cell_index is not None:
+                    with open(path, "a", encoding="utf-8") as f:
+                        f.write(json.dumps({"cell": cell_index + 1, "cells": len(cells),
+                                            "section": names[cell_index], "time": time.time()}) + "\n")
+                return start(cell, cell_index, **kw)
+
+            nb_man.cell_start = cell_start
+            return super().execute_managed_notebook(nb_man, kernel_name, **kwargs)
+
+    papermill_engines.register(ENGINE, ProgressEngine)
 
 
 def _now() -> str:
@@ -25,9 +72,10 @@ def execute(job: dict[str, Any]) -> tuple[str, str | None, str | None]:
     """Execute the job's notebook; return status and error type/message."""
     import papermill as pm
 
+    _register_progress_engine(progress_path(job))
     try:
         pm.execute_notebook(job["notebook"], job["output"], parameters=job["parameters"],
-                            kernel_name=job.get("kernel", KERNEL), cwd=job["cwd"],
+                            kernel_name=job.get("kernel", KERNEL), cwd=job["cwd"], engine_name=ENGINE,
                             progress_bar=False, log_output=False, request_save_on_cell_execute=True)
     except pm.PapermillExecutionError as exc:
         return "failed", exc.ename, exc.evalue
