@@ -17,7 +17,11 @@ Conventions (as in Fader, Hardie & Lee 2005 and the lifetimes package):
 The summary is one lazy query (:func:`toolkit.engine.rfm_frame`) executed by an engine: DuckDB
 by default (DataFrames are scanned in place, Parquet/CSV paths read directly without loading
 the log into pandas), Spark for logs beyond one machine, or pandas. Only the per-customer result
-comes back to pandas; the engines give the same result (tested).
+comes back to pandas; the engines give the same result (tested). On the DuckDB engine a log of up
+to :data:`IN_MEMORY_ROWS` rows (a DataFrame, or a file or relation that DuckDB reads) is grouped in
+memory by :func:`toolkit.engine.aggregations.rfm_arrays` instead: one integer sort and bincounts,
+5-10x faster than the query at 1e6 rows (DuckDB's hash aggregation and window dominate there);
+larger logs run the query, which stays within DuckDB's memory cap.
 """
 from __future__ import annotations
 
