@@ -146,7 +146,12 @@ def test_modified_bgnbd_data_and_a_homogeneous_dropout_ridge():
     _check_diagnostics(m, bw)
     assert m.diagnostics_.at_bound == ["b"] and "same for every customer" in m.diagnostics_.boundary_note
     p = m.params_["a"] / (m.params_["a"] + m.params_["b"])
-    assert p == pytest.approx(0.5 / 200.5, rel=0.35)
+    # Standard error: p is identified by the dropouts after the sum(x) ~ 25,000 repeat purchases, about
+    # p * sum(x) ~ 62 of them, so its relative SE is at least 1 / sqrt(p * sum(x)) ~ 0.127 (Poisson count;
+    # the dropouts themselves are unobserved, which only adds to it). Allowed: 3 such SEs (here -20%).
+    p_true = 0.5 / 200.5
+    rel_se = 1 / np.sqrt(p_true * ridge["frequency"].sum())
+    assert abs(p / p_true - 1) <= 3 * rel_se, (p, p_true, rel_se)
 
 
 def test_no_dropout_at_all_is_the_nbd_limit():
