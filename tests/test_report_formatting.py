@@ -36,3 +36,31 @@ def test_show_table_prints_shares_as_percentages_and_counts_with_separators():
     assert "32.1%" in page and "17.0%" in page and "0.32" not in page
     assert "1,200" in page
 
+
+
+def _rates(**groups) -> pd.DataFrame:
+    return pd.DataFrame({"at_start": [n for n, _ in groups.values()], "churn_rate": [r for _, r in groups.values()]},
+                        index=list(groups))
+
+
+def test_a_ranking_of_three_groups_names_all_three_with_rate_and_count():
+    text = rp.rate_ranking(_rates(North=(120, 0.32), South=(98, 0.17), East=(80, 0.16)), "region", overall=0.2)
+    assert text == ("By region, from highest to lowest: **North** (32.0% of 120), **South** (17.0% of 98), "
+                    "**East** (16.0% of 80), against 20.0% overall.")
+
+
+def test_small_and_empty_groups_are_never_ranked():
+    t = _rates(North=(120, 0.30), Islands=(4, 0.75), Alpine=(3, 0.0), West=(90, 0.10), Void=(0, float("nan")),
+               South=(60, 0.2), East=(40, 0.25))
+    text = rp.rate_ranking(t, "region", min_group_size=30)
+    # the 4-customer region has the highest rate but is not ranked first; the empty one is left out
+    assert text.startswith("By region, the rate is highest in **North** (30.0% of 120) and lowest in **West** (10.0% of 90).")
+    assert "2 groups have fewer than 30 customers and are not ranked (too few customers: Islands, Alpine)." in text
+    assert "Void" not in text
+
+
+def test_no_group_big_enough_says_so():
+    assert rp.rate_ranking(_rates(A=(5, 0.2), B=(7, 0.1)), "region").startswith(
+        "No region has 30 or more customers, so no region is ranked.")
+    assert rp.rate_ranking(_rates(A=(50, 0.2), B=(7, 0.1)), "region").startswith(
+        "Only **A** (20.0% of 50) has 30 or more customers, so there is no ranking by region.")

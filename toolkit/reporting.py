@@ -9,6 +9,7 @@ import html
 import re
 from collections.abc import Mapping
 
+import numpy as np
 import pandas as pd
 from IPython.display import HTML, Markdown, display
 
@@ -25,6 +26,11 @@ def esc(value: object) -> str:
 def say(template: str, **values: object) -> None:
     """Display Markdown prose; ``values`` are formatted into ``template`` after escaping."""
     display(Markdown(template.format(**{k: esc(v) if isinstance(v, str) else v for k, v in values.items()})))
+
+
+def say_built(text: str) -> None:
+    """Display a sentence built by a toolkit function that escaped its data values itself."""
+    display(Markdown(text))
 
 
 def fmt_int(x: float) -> str:
@@ -60,6 +66,36 @@ def share_columns(frame: pd.DataFrame, units: Mapping[str, str] | str | None = N
         if named and "per period" not in unit and "x " not in unit and s.dropna().between(0, 1).all():
             out.append(col)
     return out
+
+
+MIN_GROUP_SIZE = 30   # customers a group needs before it is ranked or called different
+
+
+def rate_ranking(table: pd.DataFrame, name: str, rate: str = "churn_rate", count: str = "at_start",
+                 min_group_size: int = MIN_GROUP_SIZE, overall: float | None = None) -> str:
+    """One sentence ranking the groups of ``table`` (index: group) by the share ``rate`` with its
+    ``count`` of customers. Groups smaller than ``min_group_size`` are named as too few customers
+    and never ranked; up to three groups are all named, more by the highest and the lowest."""
+    t = table.loc[table[rate].notna()]
+    big, small = t.loc[t[count] >= min_group_size], t.loc[t[count] < min_group_size]
+    part = lambda g: f"**{esc(g)}** ({fmt_pct(t.loc[g, rate])} of {fmt_int(t.loc[g, count])})"  # noqa: E731
+    order = big[rate].sort_values(ascending=False).index
+    if len(order) == 0:
+        text = f"No {name} has {min_group_size} or more customers, so no {name} is ranked"
+    elif len(order) == 1:
+        text = f"Only {part(order[0])} has {min_group_size} or more customers, so there is no ranking by {name}"
+    elif len(order) <= 3:
+        text = f"By {name}, from highest to lowest: " + ", ".join(part(g) for g in order)
+    else:
+        text = f"By {name}, the rate is highest in {part(order[0])} and lowest in {part(order[-1])}"
+    if overall is not None and np.isfinite(overall):
+        text += f", against {fmt_pct(overall)} overall"
+    text += "."
+    if len(small):
+        names = ", ".join(esc(g) for g in small.index[:5]) + (f" and {len(small) - 5} more" if len(small) > 5 else "")
+        text += (f" {len(small)} {'group has' if len(small) == 1 else 'groups have'} fewer than {min_group_size} "
+                 f"customers and {'is' if len(small) == 1 else 'are'} not ranked (too few customers: {names}).")
+    return text
 
 
 def show_table(frame: pd.DataFrame, caption: str, units: Mapping[str, str] | str | None = None,

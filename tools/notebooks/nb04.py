@@ -18,6 +18,7 @@ save_rate = 0.25  # assumed share of the value at risk that a contact keeps
 warning_list_size = 1000  # customers in the exported early-warning list (at least the budget)
 exclude_columns = ["churned", "churn_date", "churn_reason", "churn_category", "churn_label", "churn_value", "churn_score", "churn_flag", "customer_status", "status", "satisfaction_score", "cltv", "clv"]  # label and leakage columns, never model features
 seed = 0  # random seed for folds, boosting and permutations
+min_group_size = 30  # customers a group needs to be ranked; smaller groups are shown as too few customers
 sbg_cohort = None  # sBG cohorts: customer column, "acquisition_year" or "all"; None: contract, segment, type or year
 sbg_discount_rate = 0.10  # yearly discount rate for the sBG lifetime values (applied monthly)
 sbg_restricted_months = 72  # horizon of the restricted mean lifetime (months)
@@ -33,7 +34,7 @@ from toolkit.churn import plots as cp
 from toolkit.data import load_dataset
 from toolkit.plotting import apply_style
 from toolkit.privacy import protect
-from toolkit.reporting import fmt_int, fmt_money, fmt_pct, say, show_table
+from toolkit.reporting import fmt_int, fmt_money, fmt_pct, rate_ranking, say, say_built, show_table
 from toolkit.results import RunResults
 
 apply_style()
@@ -107,11 +108,7 @@ for col in [c for c in ("region", "segment", "customer_type", "acquisition_chann
                       overall=OVERALL_RATE)
     show_table(t.sort_values("churn_rate", ascending=False), f"Churn rate by {name}",
                units={"at_start": "customers", "lost": "customers", "churn_rate": "lost / at start"})
-    hi = t["churn_rate"].idxmax()
-    lo = t["churn_rate"].idxmin()
-    say("By {name}, churn is highest in **{hi}** ({hi_rate}) and lowest in **{lo}** ({lo_rate}), against "
-        "{overall} overall.", name=name, hi=hi, hi_rate=fmt_pct(t.loc[hi, "churn_rate"]), lo=lo,
-        lo_rate=fmt_pct(t.loc[lo, "churn_rate"]), overall=fmt_pct(OVERALL_RATE))
+    say_built(rate_ranking(t, name, min_group_size=min_group_size, overall=OVERALL_RATE))
 if "region" not in rate_tables:
     say("The dataset has a single region, so there is no regional comparison of churn.")
 region_rates = rate_tables.get("region", ch.churn_rate(labels, by="region") if "region" in labels else overall)
