@@ -41,6 +41,8 @@ def _shell():
     if not getattr(shell, "_custkit_inline", False):
         shell.enable_gui = lambda gui=None: None   # a plain shell has no GUI loop; inline needs none
         shell.enable_matplotlib("inline")
+        # a kernel sends an error as an error output, never as printed text: execute_notebook adds it
+        shell.showtraceback = lambda *args, **kwargs: None
         shell._custkit_inline = True
     return shell
 
@@ -70,8 +72,10 @@ def execute_notebook(path: Path, parameters: dict[str, Any]) -> tuple[nbformat.N
         source = cell.source
         if "parameters" in cell.metadata.get("tags", []):
             source = f"{source}\n# injected parameters\n{injected}"
+        t0 = time.perf_counter()
         with capture_output() as cap:
             result = shell.run_cell(source, store_history=False)
+        cell.metadata["execution_seconds"] = round(time.perf_counter() - t0, 3)
         outputs = []
         if cap.stdout:
             outputs.append(new_output("stream", name="stdout", text=cap.stdout))
@@ -95,13 +99,13 @@ def run_pack_inprocess(dataset: str | os.PathLike, run_dir: str | os.PathLike,
     from toolkit.runner.pack import report_parameters
     from toolkit.runner.render import ReportHeader, render_notebook
 
-    cfg = load_config(config, dataset=str(dataset), output_dir=str(run_dir))
-    run_dir = Path(run_dir)
+    run_dir = Path(run_dir).resolve()
     (run_dir / "notebooks").mkdir(parents=True, exist_ok=True)
     here = os.getcwd()
-    os.chdir(ROOT)
+    os.chdir(ROOT)   # config and notebook paths are relative to the project, as for the runner
     outcomes: dict[str, ReportOutcome] = {}
     try:
+        cfg = load_config(config, dataset=str(dataset), output_dir=str(run_dir))
         for r in cfg.reports:
             params = report_parameters(cfg, r, str(run_dir.resolve()))
             t0 = time.monotonic()

@@ -35,6 +35,14 @@ class ResultNotFound(LookupError):
     """A result was asked for by name but no notebook of this run published it."""
 
 
+class PublishedPath(type(Path())):
+    """Where a published result was written: a Path that shows nothing when it ends a notebook
+    cell (a report never prints ``PosixPath('/…/results/x.metrics.json')``)."""
+
+    def _ipython_display_(self) -> None:
+        return None
+
+
 def _jsonable(value: Any) -> Any:
     if isinstance(value, dict):
         return {str(k): _jsonable(v) for k, v in value.items()}
@@ -96,7 +104,7 @@ class RunResults:
         frame.columns = [str(c) for c in frame.columns]
         frame.to_parquet(path)
         self._write_meta(name, "table", description, units, {"rows": len(frame), "columns": list(frame.columns)})
-        return path
+        return PublishedPath(path)
 
     def metrics(self, name: str, values: dict[str, Any], description: str = "",
                 units: dict[str, str] | None = None) -> Path:
@@ -106,7 +114,7 @@ class RunResults:
         path = self.dir / f"{name}.metrics.json"
         path.write_text(json.dumps(_jsonable(values), indent=2))
         self._write_meta(name, "metrics", description, units, {})
-        return path
+        return PublishedPath(path)
 
     def export(self, name: str, frame: pd.DataFrame, description: str = "",
                units: dict[str, str] | None = None) -> Path:
@@ -123,7 +131,7 @@ class RunResults:
         exports.mkdir(parents=True, exist_ok=True)
         path = exports / f"{name}.csv"
         shared.to_csv(path, index=False)
-        return path
+        return PublishedPath(path)
 
     # ----------------------------------------------------------------- reading
     def names(self) -> list[str]:
