@@ -34,6 +34,7 @@ from toolkit.churn import plots as cp
 from toolkit.data import load_dataset
 from toolkit.plotting import apply_style
 from toolkit.privacy import protect
+from toolkit.reports import churn as churn_report
 from toolkit.reporting import fmt_int, fmt_money, fmt_pct, rate_ranking, say, say_built, show_table
 from toolkit.results import RunResults
 
@@ -84,10 +85,7 @@ if not DATED:
 overall = ch.churn_rate(labels)
 OVERALL_RATE = float(overall["churn_rate"].iloc[0])
 if DATED:
-    say("Over the 12 months to {end} the churn rate was **{rate}**: {lost} of the {start_n} customers active on "
-        "{start} left within the year.", end=str(AS_OF.date()), rate=fmt_pct(OVERALL_RATE),
-        lost=fmt_int(overall["lost"].iloc[0]), start_n=fmt_int(overall["at_start"].iloc[0]),
-        start=str(overall.attrs["start"].date()))
+    say_built(churn_report.yearly_rate_sentence(overall, AS_OF))
     by_period = ch.churn_rates_by_period(labels, freq="Q")
     cp.plot_rates_by_period(by_period, title="Churn rate per quarter")
     show_table(by_period.set_index("period").tail(12), "Churn rate per quarter (last 12 quarters)",
@@ -169,9 +167,7 @@ if logrank_rows:
     show_table(lr, "Log-rank tests of equal survival across groups", units={"chi2": "test statistic",
                "p_value": "probability of differences this large by chance"}, precision=4)
     for g, r in lr.iterrows():
-        say("- Survival by **{g}**: {verdict} (chi-square {chi2:.1f} on {df} df, p = {p:.2g}).", g=g,
-            verdict="the groups differ" if r["p_value"] < 0.05 else "no difference beyond chance",
-            chi2=r["chi2"], df=int(r["df"]), p=r["p_value"])
+        say_built(churn_report.logrank_sentence(g, r["chi2"], r["df"], r["p_value"]))
 '''),
 ("md", '''
 ### Cox proportional-hazards model
