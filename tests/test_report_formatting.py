@@ -64,3 +64,10 @@ def test_no_group_big_enough_says_so():
         "No region has 30 or more customers, so no region is ranked.")
     assert rp.rate_ranking(_rates(A=(50, 0.2), B=(7, 0.1)), "region").startswith(
         "Only **A** (20.0% of 50) has 30 or more customers, so there is no ranking by region.")
+
+
+def test_a_value_is_money_only_when_its_unit_is_the_currency():
+    assert rp.fmt_value(976.48, "EUR", "EUR") == "EUR 976.48"
+    # no value data: the value at risk counts expected churners, and says so, with no currency
+    assert rp.fmt_value(976.48, "customers", "EUR") == "976.5 customers"
+    assert rp.fmt_value(5.0, "currency units", "") == "currency units 5.00"

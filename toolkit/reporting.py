@@ -98,6 +98,14 @@ def rate_ranking(table: pd.DataFrame, name: str, rate: str = "churn_rate", count
     return text
 
 
+def fmt_value(x: float, unit: str, currency: str = "") -> str:
+    """A value in its own unit: money with its currency when ``unit`` is the currency, otherwise
+    the number with the unit it counts (e.g. "16.6 customers" for expected churners)."""
+    if unit and unit != currency and unit != "currency units":
+        return f"{x:,.1f} {unit}"
+    return fmt_money(x, currency or unit)
+
+
 def show_table(frame: pd.DataFrame, caption: str, units: Mapping[str, str] | str | None = None,
                max_rows: int = 30, precision: int = 2, index: bool = True) -> None:
     """Display a table with a caption and a units line (escaped; at most ``max_rows`` rows).

@@ -35,7 +35,7 @@ from toolkit.data import load_dataset
 from toolkit.plotting import apply_style
 from toolkit.privacy import protect
 from toolkit.reports import churn as churn_report
-from toolkit.reporting import fmt_int, fmt_money, fmt_pct, rate_ranking, say, say_built, show_table
+from toolkit.reporting import fmt_int, fmt_money, fmt_pct, fmt_value, rate_ranking, say, say_built, show_table
 from toolkit.results import RunResults
 
 apply_style()
@@ -486,37 +486,39 @@ drivers = pred.model.top_drivers(pred.X_score.loc[top_ids], k=3, contributions=c
 actions = ch.suggest_action(pred.X_score.loc[top_ids], drivers, win_back_days=inactivity_days)
 warning = ch.early_warning_list(pred.scores.loc[top_ids], value, attrs.loc[top_ids], drivers, actions)
 VAR_TOTAL = float(ranked["value_at_risk"].sum())
+VAL = value.attrs.get("unit", CUR)   # the currency, or "customers" when the data hold no value (expected churners)
 say("Value is {what} ({cur}). The {n} active customers carry **{var}** of value at risk in total" +
     ("; the {size} in the exported list carry {top} ({share})." if len(warning) < len(ranked) else "."),
-    what=value.attrs.get("description", "value"), cur=CUR, n=fmt_int(len(ranked)), var=fmt_money(VAR_TOTAL, CUR),
-    size=fmt_int(len(warning)), top=fmt_money(warning["value_at_risk"].sum(), CUR),
+    what=value.attrs.get("description", "value"), cur=VAL, n=fmt_int(len(ranked)), var=fmt_value(VAR_TOTAL, VAL, CUR),
+    size=fmt_int(len(warning)), top=fmt_value(warning["value_at_risk"].sum(), VAL, CUR),
     share=fmt_pct(warning["value_at_risk"].sum() / max(VAR_TOTAL, 1e-9)))
 shown = protect(warning.head(20).reset_index(), enabled=privacy).set_index("customer_id")
 show_table(shown, "Early-warning list: the 20 customers with the most value at risk",
            units={"churn_probability": f"within {horizon_days} days" if pred.mode == "time" else "model probability",
-                  "value": CUR, "value_at_risk": CUR}, precision=3)
+                  "value": VAL, "value_at_risk": VAL}, precision=3)
 by_action = warning.groupby("suggested_action").agg(customers=("rank", "size"), value_at_risk=("value_at_risk", "sum"))
 show_table(by_action, f"Suggested actions for the top {len(warning):,} customers", units={"customers": "count",
-           "value_at_risk": CUR})
+           "value_at_risk": VAL})
 var_region = ranked.groupby("region")["value_at_risk"].sum().sort_values(ascending=False)
 TOP_RISK_REGION = str(var_region.index[0]) if len(var_region) else ""
 _ = out.export("churn_early_warning", plain(warning.reset_index()), description=(
     f"Top {len(warning)} active customers by value at risk (churn probability x {value.attrs.get('description', 'value')}) "
-    "with region, tier, top drivers and suggested action"), units={"value": CUR, "value_at_risk": CUR})
+    "with region, tier, top drivers and suggested action"), units={"value": VAL, "value_at_risk": VAL})
 '''),
 ("code", '''
 budget_table = ch.targeting_comparison(pred.scores, value, contact_budget, save_rate=save_rate)
 show_table(budget_table, f"Contacting {contact_budget:,} customers: value at risk reached and expected revenue saved",
-           units={"expected_churners_reached": "sum of churn probabilities", "value_at_risk_reached": CUR,
-                  "expected_revenue_saved": f"{CUR}, assuming a contact keeps {save_rate:.0%} of the value at risk"},
+           units={"expected_churners_reached": "sum of churn probabilities", "value_at_risk_reached": VAL,
+                  "expected_revenue_saved": f"{VAL}, assuming a contact keeps {save_rate:.0%} of the value at risk"},
            precision=1)
-cp.plot_targeting(ch.targeting_curve(pred.scores, value), contact_budget, CUR)
+cp.plot_targeting(ch.targeting_curve(pred.scores, value), contact_budget, VAL)
 bv, bp = budget_table.loc["by value at risk"], budget_table.loc["by churn probability"]
 say("With a budget of {b} contacts, targeting by value at risk is expected to save **{sv}** against {sp} when "
     "targeting by churn probability alone ({gain} more). It reaches {cv:.1f} expected churners instead of {cp:.1f}"
     + (": fewer churners, but the valuable ones." if bv["expected_churners_reached"] < bp["expected_churners_reached"]
-       else "."), b=fmt_int(contact_budget), sv=fmt_money(bv["expected_revenue_saved"], CUR),
-    sp=fmt_money(bp["expected_revenue_saved"], CUR), gain=fmt_money(bv["expected_revenue_saved"] - bp["expected_revenue_saved"], CUR),
+       else "."), b=fmt_int(contact_budget), sv=fmt_value(bv["expected_revenue_saved"], VAL, CUR),
+    sp=fmt_value(bp["expected_revenue_saved"], VAL, CUR),
+    gain=fmt_value(bv["expected_revenue_saved"] - bp["expected_revenue_saved"], VAL, CUR),
     cv=bv["expected_churners_reached"], cp=bp["expected_churners_reached"])
 '''),
 ("md", "## Why customers leave"),
@@ -608,7 +610,7 @@ out.metrics("churn", {
     "contact_budget": int(contact_budget),
     "expected_revenue_saved_by_value_at_risk": float(bv["expected_revenue_saved"]),
     "expected_revenue_saved_by_probability": float(bp["expected_revenue_saved"]),
-}, description="Headline churn figures", units={"value_at_risk_total": CUR, "overall_churn_rate": "share"})
+}, description="Headline churn figures", units={"value_at_risk_total": VAL, "overall_churn_rate": "share"})
 say("Published: churn rates by region, Cox hazard ratios, the sBG cohort table, model metrics, the boosting "
     "search, reasons by region, "
     "the headline churn metrics and the early-warning list ({n} customers).", n=fmt_int(len(warning)))
