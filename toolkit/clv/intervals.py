@@ -20,7 +20,6 @@ all draws for each row), so chunking changes nothing in the per-customer results
 """
 from __future__ import annotations
 
-import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -139,6 +138,31 @@ def draw_parameters(model: BaseModel, n_draws: int, method: str = "normal",
 
 
 # ----------------------------------------------------------------------------------- intervals
+def _lerp(a: np.ndarray, b: np.ndarray, t: np.float64) -> np.ndarray:
+    """numpy's linear interpolation of :func:`numpy.quantile` (same operations, same bits)."""
+    diff = np.subtract(b, a)
+    out = np.asanyarray(np.add(a, diff * t))
+    np.subtract(b, diff * (1 - t), out=out, where=t >= 0.5, casting="unsafe", dtype=type(out.dtype))
+    return out
+
+
+def _row_quantiles(work: np.ndarray, probs: tuple[float, ...]) -> np.ndarray:
+    """``np.quantile(work, probs, axis=0)`` (linear method), bit for bit, about 3.5x faster: the
+    draws x rows array is transposed once so that each row's draws are contiguous, and one
+    partition finds just the order statistics the interpolation needs (np.quantile partitions
+    along a strided axis). Arrays holding NaN go to np.quantile itself."""
+    n = work.shape[0]
+    if n < 2 or np.isnan(work).any():
+        return np.quantile(work, list(probs), axis=0)
+    virtual = (n - 1) * np.asarray(probs, dtype=np.float64)
+    prev = np.floor(virtual).astype(np.intp)
+    nxt = np.minimum(prev + 1, n - 1)
+    gamma = virtual - prev
+    rows = np.ascontiguousarray(work.T)
+    rows.partition(sorted(set(prev.tolist() + nxt.tolist())), axis=1)
+    return np.stack([_lerp(rows[:, p], rows[:, q], g) for p, q, g in zip(prev, nxt, gamma)])
+
+
 def _models(model: BaseModel, draws: pd.DataFrame, unit: str | None) -> list[BaseModel]:
     cls = type(model)
     return [cls.from_params(time_unit=unit, **row) for row in draws.to_dict("records")]
@@ -157,7 +181,8 @@ def customer_intervals(transaction_model: BaseModel, rfm: pd.DataFrame, spend_mo
     :func:`toolkit.clv.value.customer_lifetime_value`. ``chunk_size``: distinct rows per chunk
     (default: as many as fit ``memory_limit`` bytes of draws x rows work arrays). The same ``seed``
     gives the same draws, hence identical results for any chunk size and any ``n_jobs`` (threads
-    sharing the draws of a chunk; default: one per core).
+    sharing the draws of a chunk; default 1: on a busy 2-core machine two threads were no faster
+    and each adds its work arrays to the peak memory).
     """
     if not 0 < level < 1:
         raise ValueError("level must lie between 0 and 1")
@@ -246,15 +271,17 @@ def customer_intervals(transaction_model: BaseModel, rfm: pd.DataFrame, spend_mo
         new[1:] = (x[1:] != x[:-1]) | (T_[1:] != T_[:-1])
         return x[new], T_[new], np.cumsum(new) - 1
 
-    workers = max(1, min(n_jobs if n_jobs is not None else (os.cpu_count() or 1), n_draws))
+    workers = max(1, min(n_jobs or 1, n_draws))
     pool = ThreadPoolExecutor(workers) if workers > 1 else None
+    buffers = {q: np.empty((n_draws, chunk_size)) for q in quantities}
     n_chunks = 0
     try:
         for start in range(0, n_rows, chunk_size):
             sl = slice(start, min(start + chunk_size, n_rows))
             c = sl.stop - sl.start
             point = predict(transaction_model, spend_model, sl)
-            work = {q: np.empty((n_draws, c)) for q in quantities}
+            # one set of work arrays for every chunk (fresh ones per chunk cost page faults)
+            work = {q: buffers[q][:, :c] if c == chunk_size else np.empty((n_draws, c)) for q in quantities}
             pairs = chunk_pairs(sl) if bg_family else None
 
             def run(d, sl=sl, pairs=pairs, work=work):
@@ -267,14 +294,13 @@ def customer_intervals(transaction_model: BaseModel, rfm: pd.DataFrame, spend_mo
                     run(d)
             else:   # the draws are independent; numpy and scipy release the GIL in their loops
                 list(pool.map(run, range(n_draws)))
-            def bounds(q, work=work):   # per row over the draws; rows contiguous for the partition
-                return np.quantile(np.ascontiguousarray(work[q].T), [lo_p, hi_p], axis=1)
+            def bounds(q, work=work):
+                return _row_quantiles(work[q], (lo_p, hi_p))
 
             for q, qs in zip(quantities, map(bounds, quantities) if pool is None else pool.map(bounds, quantities)):
                 est[q][sl] = point[q]
                 totals[q] += work[q] @ w[sl]
                 low[q][sl], upp[q][sl] = qs[0], qs[1]
-            del work
             n_chunks += 1
     finally:
         if pool is not None:
