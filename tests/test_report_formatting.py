@@ -71,3 +71,10 @@ def test_a_value_is_money_only_when_its_unit_is_the_currency():
     # no value data: the value at risk counts expected churners, and says so, with no currency
     assert rp.fmt_value(976.48, "customers", "EUR") == "976.5 customers"
     assert rp.fmt_value(5.0, "currency units", "") == "currency units 5.00"
+
+
+def test_a_column_without_values_and_its_unit_are_left_out():
+    f = pd.DataFrame({"customers": [10.0, 20.0], "revenue": [float("nan")] * 2, "aov": [float("nan")] * 2},
+                     index=["North", "South"])
+    page = _html(f, units={"customers": "count", "revenue / aov": "EUR", "first / last": "dates"})
+    assert "EUR" not in page and "revenue" not in page and "customers: count" in page and "first / last" in page

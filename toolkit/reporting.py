@@ -109,7 +109,15 @@ def fmt_value(x: float, unit: str, currency: str = "") -> str:
 def show_table(frame: pd.DataFrame, caption: str, units: Mapping[str, str] | str | None = None,
                max_rows: int = 30, precision: int = 2, index: bool = True) -> None:
     """Display a table with a caption and a units line (escaped; at most ``max_rows`` rows).
-    Shares show as percentages, large whole numbers with thousands separators."""
+    Shares show as percentages, large whole numbers with thousands separators. A column without
+    any value is left out, and so is its unit (no "revenue: EUR" over data without money)."""
+    empty = [c for c in frame.columns if frame[c].isna().all()] if len(frame) else []
+    if empty:
+        frame = frame.drop(columns=empty)
+        if isinstance(units, Mapping):
+            gone = {str(c) for c in empty}
+            units = {k: v for k, v in units.items()
+                     if not all(name.strip() in gone for name in str(k).split(" / "))}
     shown = frame.head(max_rows)
     styler = shown.style.format(precision=precision, thousands=",", escape="html", na_rep="–")
     shares = share_columns(shown, units)
