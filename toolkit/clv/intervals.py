@@ -273,7 +273,7 @@ def customer_intervals(transaction_model: BaseModel, rfm: pd.DataFrame, spend_mo
 
     workers = max(1, min(n_jobs or 1, n_draws))
     pool = ThreadPoolExecutor(workers) if workers > 1 else None
-    buffers = {q: np.empty((n_draws, chunk_size)) for q in quantities}
+    buffers = {q: np.empty(n_draws * chunk_size) for q in quantities}
     n_chunks = 0
     try:
         for start in range(0, n_rows, chunk_size):
@@ -281,7 +281,7 @@ def customer_intervals(transaction_model: BaseModel, rfm: pd.DataFrame, spend_mo
             c = sl.stop - sl.start
             point = predict(transaction_model, spend_model, sl)
             # one set of work arrays for every chunk (fresh ones per chunk cost page faults)
-            work = {q: buffers[q][:, :c] if c == chunk_size else np.empty((n_draws, c)) for q in quantities}
+            work = {q: buffers[q][:n_draws * c].reshape(n_draws, c) for q in quantities}
             pairs = chunk_pairs(sl) if bg_family else None
 
             def run(d, sl=sl, pairs=pairs, work=work):
