@@ -43,6 +43,7 @@ STOPS: dict[str, dict[str, str]] = {
     "no_churned": {"churn": r"the training window starting \S+ has 0 churners among \d+ customers: too few"},
     "churn_1_percent": {"churn": TOO_FEW_CHURNERS},
     "ten_years": {"churn": TOO_FEW_CHURNERS},      # 200 customers over ten years: few left in the last year
+    "one_year": {"churn": TOO_FEW_CHURNERS},       # a year of data: the training window opens on its first days
     "one_time_buyers": {"clv": r"no transaction model could be fitted to these data: .*not one customer made a "
                                r"repeat purchase"},
     "single_customer": {"segmentation": r"none of the clustering features .* has usable values",

@@ -78,3 +78,9 @@ def test_a_column_without_values_and_its_unit_are_left_out():
                      index=["North", "South"])
     page = _html(f, units={"customers": "count", "revenue / aov": "EUR", "first / last": "dates"})
     assert "EUR" not in page and "revenue" not in page and "customers: count" in page and "first / last" in page
+
+
+def test_a_money_unit_is_stated_only_when_the_table_shows_money():
+    assert rp.shows_money(pd.DataFrame({"Revenue": ["EUR 1,200", "–"]}), "EUR")
+    assert not rp.shows_money(pd.DataFrame({"Revenue": ["–", "–"], "Customers": ["12", "4"]}), "EUR")
+    assert not rp.shows_money(pd.DataFrame({"Revenue": ["1,200"]}), "")

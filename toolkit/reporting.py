@@ -106,6 +106,11 @@ def fmt_value(x: float, unit: str, currency: str = "") -> str:
     return fmt_money(x, currency or unit)
 
 
+def shows_money(frame: pd.DataFrame, currency: str) -> bool:
+    """Whether any cell of a formatted table shows an amount in ``currency``."""
+    return bool(currency) and bool(frame.astype(str).apply(lambda c: c.str.contains(currency, regex=False)).any().any())
+
+
 def show_table(frame: pd.DataFrame, caption: str, units: Mapping[str, str] | str | None = None,
                max_rows: int = 30, precision: int = 2, index: bool = True) -> None:
     """Display a table with a caption and a units line (escaped; at most ``max_rows`` rows).

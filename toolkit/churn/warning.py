@@ -32,7 +32,7 @@ def customer_value(ds: Any, as_of: Any = None, months: int = 12, clv: pd.Series 
     elif any(c in cu.columns for c in _CLV_COLUMNS):
         col = next(c for c in _CLV_COLUMNS if c in cu.columns)
         out, what = pd.to_numeric(cu[col], errors="coerce").astype(float), f"customer lifetime value ({col})"
-    elif has_transactions(ds):
+    elif has_transactions(ds) and getattr(ds, "has_money", True):   # a log without amounts holds no value
         stop = (end.reindex(cu.index) if end is not None else pd.Series(as_of, index=cu.index)).fillna(as_of)
         stop = pd.to_datetime(stop.clip(upper=as_of))
         last = as_day(stop)

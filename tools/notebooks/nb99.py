@@ -14,7 +14,7 @@ import pandas as pd
 
 from toolkit.data.spec import load_spec
 from toolkit.kpi import METRICS
-from toolkit.reporting import say, show_table
+from toolkit.reporting import say, show_table, shows_money
 from toolkit.results import RunResults
 from toolkit.swot.summary import headline_figures, region_scorecard, top_actions, top_risks
 
@@ -61,7 +61,7 @@ if run.has("kpi_scorecard") and run.has("kpi"):
                 lambda v: "–" if pd.isna(v) else f"{currency} {v:,.0f}")
     show_table(table, f"Regional scorecard, {kpi['window']} (▲ / ▼: significantly above / below the rest of the "
                f"company, {kpi['correction']}-adjusted p < {kpi['alpha']})",
-               units={"shares": "%", "NPS": "points", "money": currency or "currency"})
+               units={"shares": "%", "NPS": "points", **({"money": currency} if shows_money(table, currency) else {})})
     scorecard_shown = True
     flags = kpi.get("flags") or []
     if flags:
