@@ -765,6 +765,28 @@ class TransactionModel(BaseModel):
             return "at the no-dropout boundary" + (f" ({', '.join(rest)} also at a limit)" if rest else "")
         return super()._limit_label(at_lo, at_hi)
 
+    @staticmethod
+    def _rates(data) -> tuple[float, float]:
+        """Start values' purchase rates: repeat purchases per unit of T over all customers, and per
+        unit of recency over the repeat buyers (at least the first)."""
+        x, tx, T, w = data.x, data.tx, data.T, data.w
+        rate_all = max(wdot(w, x) / wdot(w, T), 1e-4)
+        rep = x > 0
+        rate_rep = max(wdot(w[rep], x[rep]) / max(wdot(w[rep], tx[rep]), 1e-9), rate_all) if rep.any() else rate_all
+        return rate_all, rate_rep
+
+    @staticmethod
+    def _customer_rows(frequency: RFMInput, recency: ArrayLike | None, T: ArrayLike | None) -> RFMData:
+        """One unweighted row per customer, recency capped at T, for per-customer likelihoods."""
+        x, tx, T_ = customer_arrays(frequency, recency, T)
+        return RFMData(x, np.minimum(tx, T_), T_, np.ones_like(x))
+
+    def loglik(self, frequency: RFMInput, recency: ArrayLike | None = None,
+               T: ArrayLike | None = None) -> np.ndarray:
+        """Per-customer log-likelihood at the fitted parameters (aligned with the input)."""
+        return self._loglik_grad(self._theta(), self._customer_rows(frequency, recency, T), grad=False,
+                                 per_row=True)
+
     def _check_data(self, data) -> None:
         if wdot(data.w, data.x) <= 0:
             raise ConvergenceError(

@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import betainc, betaln, gammaln
 
-from .base import (ArrayLike, RFMData, RFMInput, TransactionModel, _limits_note,
+from .base import (ArrayLike, RFMInput, TransactionModel, _limits_note,
                    customer_arrays, log_poch, unique_rows, wdot)
 from .special import hyp2f1, log_hyp2f1
 
@@ -153,10 +153,7 @@ class BetaGeo(TransactionModel):
         return ll, np.array([dr, dalpha, da, db])
 
     def _start_values(self, data) -> list[np.ndarray]:
-        x, tx, T, w = data.x, data.tx, data.T, data.w
-        rate_all = max(wdot(w, x) / wdot(w, T), 1e-4)
-        rep = x > 0
-        rate_rep = max(wdot(w[rep], x[rep]) / max(wdot(w[rep], tx[rep]), 1e-9), rate_all) if rep.any() else rate_all
+        rate_all, rate_rep = self._rates(data)
         out = []
         for r in (0.25, 1.0, 3.0):
             for rate in (rate_all, rate_rep):
@@ -165,12 +162,6 @@ class BetaGeo(TransactionModel):
         return out
 
     # ------------------------------------------------------------------------------ predictions
-    def loglik(self, frequency: RFMInput, recency: ArrayLike | None = None,
-               T: ArrayLike | None = None) -> np.ndarray:
-        """Per-customer log-likelihood at the fitted parameters (aligned with the input)."""
-        x, tx, T_ = customer_arrays(frequency, recency, T)
-        rows = RFMData(x, np.minimum(tx, T_), T_, np.ones_like(x))
-        return self._loglik_grad(self._theta(), rows, grad=False, per_row=True)
 
     def _dropout_odds_log(self, x, tx, T_):
         """log of P(dropped after last purchase)/P(alive) for each customer."""
@@ -227,7 +218,6 @@ class BetaGeo(TransactionModel):
         x, tx, T_ = customer_arrays(frequency, recency, T)
         pref = (a + b + x - (0 if self._modified else 1)) / (a - 1)
         return self.prob_alive(x, tx, T_) * pref * self._by_x_T(t, x, T_)
-
 
     def probability_of_n_purchases_up_to_time(self, t: ArrayLike, n: ArrayLike) -> np.ndarray:
         """P(X(t) = n): probability of exactly n repeat purchases in (0, t] (t and n broadcast)."""

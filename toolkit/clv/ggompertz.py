@@ -168,11 +168,8 @@ class GGompertzNBD(TransactionModel):
         return ll, g
 
     def _start_values(self, data) -> list[np.ndarray]:
-        x, tx, T, w = data.x, data.tx, data.T, data.w
-        rate_all = max(wdot(w, x) / wdot(w, T), 1e-4)
-        rep = x > 0
-        rate_rep = max(wdot(w[rep], x[rep]) / max(wdot(w[rep], tx[rep]), 1e-9), rate_all) if rep.any() else rate_all
-        meanT = wdot(w, T) / w.sum()
+        rate_all, rate_rep = self._rates(data)
+        meanT = wdot(data.w, data.T) / data.w.sum()
         out = []
         for r in (0.25, 1.0):
             for rate in (rate_all, rate_rep):
@@ -184,12 +181,6 @@ class GGompertzNBD(TransactionModel):
         return out
 
     # --------------------------------------------------------------------------- predictions
-    def loglik(self, frequency: RFMInput, recency: ArrayLike | None = None,
-               T: ArrayLike | None = None) -> np.ndarray:
-        """Per-customer log-likelihood at the fitted parameters."""
-        x, tx, T_ = customer_arrays(frequency, recency, T)
-        rows = RFMData(x, np.minimum(tx, T_), T_, np.ones_like(x))
-        return self._loglik_grad(self._theta(), rows, grad=False, per_row=True)
 
     def prob_alive(self, frequency: RFMInput, recency: ArrayLike | None = None,
                    T: ArrayLike | None = None) -> np.ndarray:

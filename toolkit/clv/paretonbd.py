@@ -219,11 +219,8 @@ class ParetoNBD(TransactionModel):
         return ll, g
 
     def _start_values(self, data) -> list[np.ndarray]:
-        x, tx, T, w = data.x, data.tx, data.T, data.w
-        rate_all = max(wdot(w, x) / wdot(w, T), 1e-4)
-        rep = x > 0
-        rate_rep = max(wdot(w[rep], x[rep]) / max(wdot(w[rep], tx[rep]), 1e-9), rate_all) if rep.any() else rate_all
-        meanT = wdot(w, T) / w.sum()
+        rate_all, rate_rep = self._rates(data)
+        meanT = wdot(data.w, data.T) / data.w.sum()
         out = []
         for r in (0.25, 1.0, 3.0):
             for rate in (rate_all, rate_rep):
@@ -236,9 +233,8 @@ class ParetoNBD(TransactionModel):
     def loglik(self, frequency: RFMInput, recency: ArrayLike | None = None,
                T: ArrayLike | None = None) -> np.ndarray:
         """Per-customer log-likelihood (closed form with 2F1) at the fitted parameters."""
-        x, tx, T_ = customer_arrays(frequency, recency, T)
-        rows = RFMData(x, np.minimum(tx, T_), T_, np.ones_like(x))
-        return self._loglik_grad(self._theta(), rows, grad=False, per_row=True, closed_form=True)
+        return self._loglik_grad(self._theta(), self._customer_rows(frequency, recency, T), grad=False,
+                                 per_row=True, closed_form=True)
 
     def _log_odds(self, x, tx, T_):
         """log(1/P(alive) - 1) = log(e^u1 - e^u2) with the closed-form tails."""
