@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import pandas as pd
-import toolkit.reporting as rp
-from toolkit.reporting import share_columns, show_table
+import toolkit.reports.format as rp
+from toolkit.reports.format import share_columns, show_table
 
 
 def _html(frame, **kw) -> str:

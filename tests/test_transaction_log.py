@@ -20,7 +20,7 @@ import pytest
 from engine_results import RTOL, assert_same_results
 
 from toolkit import churn as ch
-from toolkit import quality as dq
+from toolkit.data import quality as dq
 from toolkit import segmentation as sg
 from toolkit.clv import BetaGeo, rfm_summary
 from toolkit.clv import report as cr

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from toolkit.reporting import esc, fmt_int, fmt_pct
+from toolkit.reports.format import esc, fmt_int, fmt_pct
 
 
 def yearly_rate_sentence(overall: pd.DataFrame, as_of: pd.Timestamp) -> str:

@@ -9,10 +9,10 @@ run_dir = None  # run folder, set by the runner (None: outputs/interactive)
 privacy = True  # pseudonymise customer ids in exports
 '''),
 ("code", '''
-from toolkit import quality as dq
+from toolkit.data import quality as dq
 from toolkit.data import load_dataset
 from toolkit.plotting import apply_style
-from toolkit.reporting import fmt_int, fmt_money, fmt_pct, say, show_table
+from toolkit.reports.format import fmt_int, fmt_money, fmt_pct, say, show_table
 from toolkit.results import RunResults
 
 apply_style()

@@ -27,8 +27,8 @@ from toolkit.data import load_dataset
 from toolkit.engine import collect, transaction_totals
 from toolkit.plotting import apply_style
 from toolkit.privacy import protect
-from toolkit.quality import rule_summary
-from toolkit.reporting import fmt_int, fmt_pct, say, show_table
+from toolkit.data.quality import rule_summary
+from toolkit.reports.format import fmt_int, fmt_pct, say, show_table
 from toolkit.results import RunResults
 from toolkit.segmentation import plots as sp
 from toolkit.segmentation.migration import check_partition, migration_directions, migration_from_dataset, segment_rank

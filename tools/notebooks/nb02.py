@@ -23,7 +23,7 @@ from toolkit.kpi import COMPANY, METRICS, build_scorecard
 from toolkit.kpi.plots import plot_by_region, plot_trend
 from toolkit.kpi.prose import flag_sentence, fmt
 from toolkit.plotting import apply_style
-from toolkit.reporting import fmt_pct, say, show_table
+from toolkit.reports.format import fmt_pct, say, show_table
 from toolkit.results import RunResults
 
 apply_style()

@@ -38,7 +38,7 @@ from toolkit.data import InsufficientDataError, load_dataset
 from toolkit.engine import transaction_totals
 from toolkit.plotting import apply_style
 from toolkit.privacy import protect
-from toolkit.reporting import fmt_int, fmt_money, fmt_pct, say, show_table
+from toolkit.reports.format import fmt_int, fmt_money, fmt_pct, say, show_table
 from toolkit.results import RunResults
 
 apply_style()

@@ -35,7 +35,7 @@ from toolkit.data import load_dataset
 from toolkit.plotting import apply_style
 from toolkit.privacy import protect
 from toolkit.reports import churn as churn_report
-from toolkit.reporting import fmt_int, fmt_money, fmt_pct, fmt_value, rate_ranking, say, say_built, show_table
+from toolkit.reports.format import fmt_int, fmt_money, fmt_pct, fmt_value, rate_ranking, say, say_built, show_table
 from toolkit.results import RunResults
 
 apply_style()

@@ -19,7 +19,7 @@ import pandas as pd
 from toolkit import survey as sv
 from toolkit.data import load_dataset
 from toolkit.plotting import apply_style
-from toolkit.reporting import fmt_int, fmt_pct, say, show_table
+from toolkit.reports.format import fmt_int, fmt_pct, say, show_table
 from toolkit.results import RunResults
 from toolkit.survey.plots import plot_diverging, plot_drivers, plot_intervals, plot_ipa
 

@@ -23,7 +23,7 @@ from toolkit import survey as sv
 from toolkit.data import load_dataset
 from toolkit.kpi import build_scorecard
 from toolkit.plotting import apply_style
-from toolkit.reporting import fmt_int, say, show_table
+from toolkit.reports.format import fmt_int, say, show_table
 from toolkit.results import RunResults
 from toolkit.swot import build_swot, load_rules, swot_grid_html
 

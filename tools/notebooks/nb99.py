@@ -14,7 +14,7 @@ import pandas as pd
 
 from toolkit.data.spec import load_spec
 from toolkit.kpi import METRICS
-from toolkit.reporting import say, show_table, shows_money
+from toolkit.reports.format import say, show_table, shows_money
 from toolkit.results import RunResults
 from toolkit.swot.summary import headline_figures, region_scorecard, top_actions, top_risks
 

@@ -113,7 +113,13 @@ def shows_money(frame: pd.DataFrame, currency: str) -> bool:
 
 def show_table(frame: pd.DataFrame, caption: str, units: Mapping[str, str] | str | None = None,
                max_rows: int = 30, precision: int = 2, index: bool = True) -> None:
-    """Display a table with a caption and a units line (escaped; at most ``max_rows`` rows).
+    """Display a table with a caption and a units line (see :func:`table_html`)."""
+    display(HTML(table_html(frame, caption, units, max_rows=max_rows, precision=precision, index=index)))
+
+
+def table_html(frame: pd.DataFrame, caption: str, units: Mapping[str, str] | str | None = None,
+               max_rows: int = 30, precision: int = 2, index: bool = True) -> str:
+    """A table as HTML with a caption and a units line (escaped; at most ``max_rows`` rows).
     Shares show as percentages, large whole numbers with thousands separators. A column without
     any value is left out, and so is its unit (no "revenue: EUR" over data without money)."""
     empty = [c for c in frame.columns if frame[c].isna().all()] if len(frame) else []
@@ -150,4 +156,4 @@ def show_table(frame: pd.DataFrame, caption: str, units: Mapping[str, str] | str
     if len(frame) > max_rows:
         cap += f" (first {max_rows} of {len(frame):,} rows)"
     styler = styler.set_caption(cap).set_table_attributes('class="custkit-table"')
-    display(HTML(styler.to_html()))
+    return styler.to_html()

@@ -1,0 +1,64 @@
+"""What every report opens with: the dataset, the run's results and the figure style.
+
+A notebook's second cell is ``rep = open_report("<name>", dataset, run_dir, privacy, settings)``;
+section functions then take ``rep``. ``settings`` are the run settings the runner passes as a
+notebook parameter (see :class:`RunSettings`); nothing travels through environment variables.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from toolkit.results import RunResults
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """Settings of one run: the compute engine and DuckDB's threads and memory cap (None: defaults)."""
+
+    engine: str | None = None
+    duckdb_threads: int | None = None
+    duckdb_memory: str | None = None
+
+    @classmethod
+    def of(cls, settings: "RunSettings | Mapping[str, Any] | None") -> "RunSettings":
+        if settings is None:
+            return cls()
+        if isinstance(settings, RunSettings):
+            return settings
+        unknown = set(settings) - {"engine", "duckdb_threads", "duckdb_memory"}
+        if unknown:
+            raise ValueError(f"unknown run setting(s): {', '.join(sorted(unknown))} "
+                             "(known: engine, duckdb_threads, duckdb_memory)")
+        return cls(**dict(settings))
+
+
+@dataclass
+class ReportContext:
+    """One report's dataset (None for reports that only read earlier results), its results
+    folder (``out``, for publishing and for reading what earlier reports published) and settings."""
+
+    name: str
+    ds: Any
+    out: RunResults
+    settings: RunSettings = field(default_factory=RunSettings)
+
+    @property
+    def currency(self) -> str:
+        """The dataset's currency code, or "" when its amounts are not money (or there is no dataset)."""
+        return (getattr(self.ds, "currency", None) or "") if self.ds is not None else ""
+
+
+def open_report(name: str, dataset: str | None = None, run_dir: str | None = None, privacy: bool = True,
+                settings: "RunSettings | Mapping[str, Any] | None" = None, needs_money: bool = False) -> ReportContext:
+    """Load ``dataset`` (when given), open the run's results as report ``name`` and apply the
+    figure style. ``needs_money`` stops the report early when the data hold no amounts."""
+    from toolkit.data import load_dataset
+    from toolkit.plotting import apply_style
+
+    apply_style()
+    run = RunSettings.of(settings)
+    ds = load_dataset(dataset) if dataset is not None else None
+    if needs_money and ds is not None:
+        ds.require_money()
+    return ReportContext(name, ds, RunResults(run_dir, notebook=name, pseudonymise=privacy), run)
