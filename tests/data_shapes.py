@@ -403,3 +403,21 @@ def run_shape(name: str, out: Path, base: Path) -> dict:
                       "seconds": o.seconds, "rendered": bool(page), "text": visible_text(page)}
     return {"name": name, "reports": reports, "tables": tables, "results": results, "has_money": ds.has_money,
             "currency": ds.currency, "inputs_unchanged": before == {p.name: p.read_bytes() for p in folder.glob("*.csv")}}
+
+
+if __name__ == "__main__":   # a few shapes by hand: python tests/data_shapes.py OUT_FOLDER shape [shape ...]
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from toolkit.data.demo import write_demo as _write
+
+    _out = Path(sys.argv[1])
+    _base = _out / "_base"
+    if not _base.exists():
+        _write(_base, seed=SEED, n_customers=BASE_CUSTOMERS)
+    for _name in sys.argv[2:]:
+        if (_out / _name).exists():
+            shutil.rmtree(_out / _name)
+        _run = run_shape(_name, _out, _base)
+        for _rep, _o in _run["reports"].items():
+            print(f"{_name:28s} {_rep:18s} {_o['status']:8s} {(_o['error_message'] or '')[:110]}")
