@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 export UV_COMPILE_BYTECODE := 1
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: reports reports-1e7 test venv clean-outputs bench
+.PHONY: reports reports-1e7 test lab venv clean-outputs bench
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,6 +31,10 @@ test: $(STAMP)
 	@$(BIN)/python -m pytest tests --nbval-lax notebooks; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests - the test setup is broken" >&2; exit 1; fi; \
 	exit $$rc
+
+# Edit the reports in JupyterLab: the notebooks are the single source; save, then `make reports`.
+lab: $(STAMP)
+	$(BIN)/jupyter lab --ServerApp.root_dir=.
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_clv.py
