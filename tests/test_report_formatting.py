@@ -84,3 +84,15 @@ def test_a_money_unit_is_stated_only_when_the_table_shows_money():
     assert rp.shows_money(pd.DataFrame({"Revenue": ["EUR 1,200", "–"]}), "EUR")
     assert not rp.shows_money(pd.DataFrame({"Revenue": ["–", "–"], "Customers": ["12", "4"]}), "EUR")
     assert not rp.shows_money(pd.DataFrame({"Revenue": ["1,200"]}), "")
+
+
+def test_table_headers_and_units_line_read_as_words_so_wide_tables_wrap():
+    import pandas as pd
+
+    from toolkit.reports.format import table_html
+
+    frame = pd.DataFrame({"churn_probability_month_1": [0.25], "revenue_12m": [1200.0]})
+    page = table_html(frame, "Churn", {"churn_probability_month_1": "share", "revenue_12m": "EUR"}, index=False)
+    assert ">churn probability month 1</th>" in page and ">revenue 12m</th>" in page
+    assert "units: churn probability month 1: share; revenue 12m: EUR" in page
+    assert "churn_probability" not in page and "25.0%" in page   # the share is still recognised by its name

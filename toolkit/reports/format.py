@@ -117,6 +117,11 @@ def show_table(frame: pd.DataFrame, caption: str, units: Mapping[str, str] | str
     display(HTML(table_html(frame, caption, units, max_rows=max_rows, precision=precision, index=index)))
 
 
+def header_label(name: object) -> str:
+    """A column name as a table header shows it: words, not snake_case (so it can wrap)."""
+    return str(name).replace("_", " ")
+
+
 def table_html(frame: pd.DataFrame, caption: str, units: Mapping[str, str] | str | None = None,
                max_rows: int = 30, precision: int = 2, index: bool = True) -> str:
     """A table as HTML with a caption and a units line (escaped; at most ``max_rows`` rows).
@@ -147,10 +152,12 @@ def table_html(frame: pd.DataFrame, caption: str, units: Mapping[str, str] | str
         styler = styler.format_index(escape="html")
     if not index:
         styler = styler.hide(axis="index")
+    # column names read as words and wrap: "churn_rate" is shown (and named in the units line) "churn rate"
+    styler = styler.relabel_index([header_label(c) for c in shown.columns], axis="columns")
     h = html.escape
     cap = h(caption)
     if isinstance(units, Mapping) and units:
-        cap += " — units: " + "; ".join(f"{h(str(k))}: {h(str(v))}" for k, v in units.items())
+        cap += " — units: " + "; ".join(f"{h(header_label(k))}: {h(str(v))}" for k, v in units.items())
     elif isinstance(units, str) and units:
         cap += f" — units: {h(units)}"
     if len(frame) > max_rows:
