@@ -3,11 +3,15 @@
 Each notebook of a run publishes its named tables, headline metrics and customer-level exports
 through one object; a later notebook of the same run (SWOT, executive summary) reads them by name::
 
-    out = RunResults(run_dir, notebook="03_clv")
+    out = RunResults(run_dir, notebook="clv")
     out.table("clv_by_region", frame, description="Mean CLV per customer", units={"clv": "EUR"})
     out.metrics({"mean_clv": 412.3}, description="Headline CLV figures")
     out.export("customer_clv", per_customer)          # also written as CSV for analysts
     RunResults(run_dir).read_table("clv_by_region")
+
+Results other reports read (the KPI scorecard, customer segments, ...) are named in
+:mod:`toolkit.contract`: publishing one checks it against its entry there (its producer, its
+columns and their dtypes), and readers read it through :func:`toolkit.contract.read`.
 
 Files: ``<run_dir>/results/<name>.parquet`` (tables), ``<name>.metrics.json`` (metrics) and
 ``<name>.meta.json`` (who published it, when, description, units). Exports are additionally written
@@ -27,12 +31,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from toolkit.contract import ResultNotFound, check_published
+
+__all__ = ["INTERACTIVE_DIR", "PublishedPath", "ResultNotFound", "RunResults"]
+
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_]*$")
 INTERACTIVE_DIR = Path(__file__).resolve().parents[1] / "outputs" / "interactive"
-
-
-class ResultNotFound(LookupError):
-    """A result was asked for by name but no notebook of this run published it."""
 
 
 class PublishedPath(type(Path())):
@@ -102,6 +106,7 @@ class RunResults:
         frame = frame.copy()
         frame.attrs = {}  # attrs may hold objects parquet metadata cannot store
         frame.columns = [str(c) for c in frame.columns]
+        check_published(name, frame, self.notebook)
         frame.to_parquet(path)
         self._write_meta(name, "table", description, units, {"rows": len(frame), "columns": list(frame.columns)})
         return PublishedPath(path)
@@ -112,7 +117,9 @@ class RunResults:
         self._check_name(name)
         self.dir.mkdir(parents=True, exist_ok=True)
         path = self.dir / f"{name}.metrics.json"
-        path.write_text(json.dumps(_jsonable(values), indent=2))
+        values = _jsonable(values)
+        check_published(name, values, self.notebook)
+        path.write_text(json.dumps(values, indent=2))
         self._write_meta(name, "metrics", description, units, {})
         return PublishedPath(path)
 

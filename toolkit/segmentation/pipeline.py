@@ -129,21 +129,31 @@ def segment_dataset(ds, as_of=None, config: Mapping | None = None, **kwargs) -> 
 
 def published_clv(run_dir, customer_ids: pd.Index, privacy: bool = True, name: str = "customer_clv",
                   columns: Sequence[str] = ("clv", "predicted_clv")) -> pd.Series | None:
-    """Predicted CLV per customer id from a table an earlier notebook of the run published, if any.
+    """Predicted CLV per customer id from the shared result ``name`` (``customer_clv``, see
+    :mod:`toolkit.contract`) an earlier report of the run published.
 
-    The table needs ``customer_id`` and one of ``columns``; pseudonymised ids are matched through
-    :func:`toolkit.privacy.pseudonym`. Returns ``None`` when the run has no such table.
+    The table has ``customer_id`` and ``clv`` (the contract's columns; the first of ``columns``
+    it holds is used); pseudonymised ids are matched through :func:`toolkit.privacy.pseudonym`.
+    Returns ``None`` when there is no run folder or the run has not got the table: the caller
+    says so (``toolkit.contract.SHARED[name].not_published()`` names the report that should have
+    published it). A table without those columns, or with non-numeric CLV, raises
+    :class:`toolkit.contract.ContractError` naming the result, the column and the CLV report.
     """
+    from toolkit import contract
     from toolkit.privacy import pseudonym
     from toolkit.results import RunResults
 
-    res = RunResults(run_dir)
-    if run_dir is None or not res.has(name):
+    if run_dir is None:
         return None
-    t = res.read_table(name)
+    try:
+        t = contract.read(RunResults(run_dir), name)
+    except contract.ResultUnavailable:
+        return None
     col = next((c for c in columns if c in t.columns), None)
-    if col is None or "customer_id" not in t.columns:
-        return None
+    if col is None:
+        raise contract.ContractError(f"shared result {name!r} (published by report "
+                                     f"{contract.entry(name).producer!r}) has none of the columns "
+                                     f"{', '.join(columns)}")
     ids = pd.Series(customer_ids, index=customer_ids)
     key = pseudonym(ids) if privacy else ids.astype(str)
     clv = t.drop_duplicates("customer_id").set_index("customer_id")[col]

@@ -1,49 +1,59 @@
 """Respondents with the attributes CSAT and NPS are broken down by: region, segment, wave, extras.
 
 The segment is, in order of preference: the dataset's own ``customers.segment``; the segment the
-segmentation report of the same run exported (``customer_segments``: its ``segment``, else
-``persona``, ``value_tier``, ``rfm_segment`` or ``cluster`` column, joined through the pseudonymised
-id when the run pseudonymises); the customer type.
+segmentation report of the same run exported (the shared result ``customer_segments`` of
+:mod:`toolkit.contract`: its ``segment``, else ``persona``, ``value_tier``, ``rfm_segment`` or
+``cluster`` column, the first with values, joined through the pseudonymised id when the run
+pseudonymises); the customer type. When the run's segments are not available the phrase says so
+and names the report that should have published them.
 """
 from __future__ import annotations
 
 import pandas as pd
 
+from toolkit import contract
 from toolkit.privacy import pseudonym
 from toolkit.results import RunResults
 
 SEGMENT_COLUMNS = ("segment", "persona", "value_tier", "rfm_segment", "cluster")
+SEGMENTS = "customer_segments"
 
 
-def _segments_from_run(ds, run_dir, privacy: bool) -> pd.Series | None:
-    res = RunResults(run_dir)
-    if run_dir is None or not res.has("customer_segments"):
-        return None
-    seg = res.read_table("customer_segments")
-    if "customer_id" not in seg.columns and seg.index.name == "customer_id":
-        seg = seg.reset_index()
-    col = next((c for c in SEGMENT_COLUMNS if c in seg.columns), None)
-    if col is None or "customer_id" not in seg.columns:
-        return None
+def _segments_from_run(ds, run_dir, privacy: bool) -> tuple[pd.Series | None, str]:
+    """Segment per customer id from the run's ``customer_segments`` and where it came from, or
+    None and why there is none (a malformed table raises :class:`toolkit.contract.ContractError`)."""
+    if run_dir is None:
+        return None, "no run folder, so no segmentation report of this run"
+    try:
+        seg = contract.read(RunResults(run_dir), SEGMENTS)
+    except contract.ResultUnavailable as missing:
+        return None, missing.reason
+    col = next((c for c in SEGMENT_COLUMNS if c in seg.columns and seg[c].notna().any()), None)
+    if col is None:
+        return None, f"the {SEGMENTS} of this run hold no segment"
     ids = ds.customers["customer_id"]
     key = pseudonym(ids) if privacy else ids.astype(str)
     mapping = seg.drop_duplicates("customer_id").set_index("customer_id")[col].astype(str)
-    return pd.Series(key.map(mapping).to_numpy(), index=ids.to_numpy())
+    return pd.Series(key.map(mapping).to_numpy(), index=ids.to_numpy()), \
+        f"the segmentation report of this run ({SEGMENTS})"
 
 
 def segment_source(ds, run_dir=None, privacy: bool = True) -> tuple[pd.Series | None, str]:
-    """Segment per customer id and a phrase saying where it came from (None when there is none)."""
+    """Segment per customer id and a phrase saying where it came from (None when there is none;
+    the phrase then also says why the run's segments were not used, when there is a run)."""
     cu = ds.customers
     if cu is None:
         return None, "no customers table"
     if "segment" in cu.columns and cu["segment"].notna().any():
         return cu.set_index("customer_id")["segment"].astype("string").astype(object), "the dataset's segment"
-    seg = _segments_from_run(ds, run_dir, privacy)
+    seg, source = _segments_from_run(ds, run_dir, privacy)
     if seg is not None and seg.notna().any():
-        return seg, "the segmentation report of this run (customer_segments)"
+        return seg, source
+    why = "" if run_dir is None else f" ({source})" if seg is None else \
+        f" (the {SEGMENTS} of this run match none of the dataset's customers)"
     if "customer_type" in cu.columns and cu["customer_type"].notna().any():
-        return cu.set_index("customer_id")["customer_type"].astype(object), "the customer type"
-    return None, "no segment attribute"
+        return cu.set_index("customer_id")["customer_type"].astype(object), f"the customer type{why}"
+    return None, f"no segment attribute{why}"
 
 
 def respondents(ds, run_dir=None, privacy: bool = True, extra_groups: list[str] | None = None) -> pd.DataFrame:
