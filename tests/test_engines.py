@@ -179,17 +179,81 @@ def test_cohort_activity_counts_a_hand_made_log():
         assert out["revenue"].tolist() == [15.0, 20.0, 10.0, 9.0]
 
 
-def test_engine_setting_from_argument_environment_and_spec(monkeypatch, datasets, tmp_path):
-    monkeypatch.delenv("CUSTKIT_ENGINE", raising=False)
+def _tiny_spec(tmp_path, engine: str | None = None):
+    import yaml
+    (tmp_path / "tx.csv").write_text("cust,day,amt\n" + "".join(f"c{i % 7},2025-0{1 + i % 9}-1{i % 9},{i + 1}.5\n"
+                                                                for i in range(60)))
+    spec = {"name": "tiny", "as_of": "2025-12-31", "tables": {"transactions": {
+        "file": "tx.csv", "columns": {"customer_id": "cust", "date": "day", "amount": "amt"}}}}
+    if engine:
+        spec["engine"] = engine
+    path = tmp_path / f"tiny_{engine or 'none'}.yaml"
+    path.write_text(yaml.safe_dump(spec))
+    return path
+
+
+def _duckdb_setting(name: str) -> str:
+    from toolkit.engine import duckdb_connection
+    return str(duckdb_connection().execute(f"SELECT current_setting('{name}')").fetchone()[0])
+
+
+def test_engine_from_the_argument_else_the_spec_else_duckdb_and_never_the_environment(monkeypatch, tmp_path):
+    from toolkit.engine import EngineSettings
+    monkeypatch.setenv("CUSTKIT_ENGINE", "spark")       # no longer read: settings are arguments
     assert resolve_engine() == "duckdb" and resolve_engine("Pandas") == "pandas"
+    assert resolve_engine(EngineSettings(engine="pandas")) == "pandas"
     with pytest.raises(ValueError, match="engine must be one of"):
         resolve_engine("polars")
-    ds = datasets["cdnow_sample"]
-    assert ds.spec.engine is None and ds.engine == "duckdb"
-    monkeypatch.setenv("CUSTKIT_ENGINE", "pandas")
-    assert ds.engine == "pandas"
-    out = rfm_summary(ds.transactions, ds.as_of)
+    plain, on_pandas = _tiny_spec(tmp_path), _tiny_spec(tmp_path, "pandas")
+    assert load_dataset(plain).engine == "duckdb"
+    assert load_dataset(on_pandas).engine == "pandas"                     # the spec's
+    ds = load_dataset(on_pandas, engine="duckdb")                          # the argument over the spec
+    assert ds.engine == "duckdb" and ds.settings.engine == "duckdb" and not ds.materialised
+    ds = load_dataset(plain, engine={"engine": "pandas", "duckdb_threads": None, "duckdb_memory": None})
+    assert ds.engine == "pandas" and ds.materialised                      # the pandas engine holds its rows
+    out = rfm_summary(ds.transaction_log, ds.as_of)
     assert out.attrs["engine"] == "pandas"
+    assert "engine='pandas'" in repr(ds)
+
+
+def test_duckdb_threads_and_memory_travel_with_the_dataset(tmp_path):
+    from toolkit.engine import DUCKDB_DEFAULTS, collect
+    spec = _tiny_spec(tmp_path)
+    two = load_dataset(spec, engine={"duckdb_threads": 2, "duckdb_memory": "1GB"})
+    assert two.settings.as_dict() == {"engine": "duckdb", "duckdb_threads": 2, "duckdb_memory": "1GB"}
+    one = load_dataset(spec)                                                # the defaults: one thread, 2GB
+    assert one.settings.duckdb == DUCKDB_DEFAULTS and _duckdb_setting("threads") == "1"
+    collect(two.transaction_log.select("customer_id").unique())           # a query of the first dataset ...
+    assert _duckdb_setting("threads") == "2"                               # ... runs under its settings
+    assert _duckdb_setting("memory_limit").replace(" ", "") in ("1GB", "953.6MiB", "0.9GiB", "1000.0MB", "1.0GB")
+    collect(one.transaction_log.select("customer_id").unique())
+    assert _duckdb_setting("threads") == "1"
+
+
+def test_an_unknown_setting_or_engine_is_an_error_naming_the_key(tmp_path):
+    from toolkit.engine import EngineSettings
+    from toolkit.reports.context import RunSettings, open_report
+    spec = _tiny_spec(tmp_path)
+    with pytest.raises(ValueError, match=r"unknown run setting\(s\): duckdb_thread \(known: engine, duckdb_threads"):
+        load_dataset(spec, engine={"duckdb_thread": 2})
+    with pytest.raises(ValueError, match="run setting 'engine' must be one of duckdb, spark, pandas, not 'polars'"):
+        load_dataset(spec, engine="polars")
+    with pytest.raises(ValueError, match="run setting 'duckdb_threads' must be a positive integer, not '4'"):
+        EngineSettings.of({"duckdb_threads": "4"})
+    with pytest.raises(ValueError, match="run setting 'duckdb_memory' must be a size"):
+        RunSettings.of({"duckdb_memory": 2})
+    with pytest.raises(ValueError, match="unknown run setting"):     # a notebook's settings parameter, too
+        open_report("t", str(spec), str(tmp_path / "run"), settings={"threads": 1})
+    rep = open_report("t", str(spec), str(tmp_path / "run"), settings={"engine": "pandas"})
+    assert rep.ds.engine == "pandas" and rep.settings.engine == "pandas"
+
+
+def test_no_environment_variable_carries_these_settings_in_the_toolkit(project_root):
+    import re
+    pattern = re.compile(r"CUSTKIT_(ENGINE|DUCKDB_THREADS|DUCKDB_MEMORY)")
+    hits = [f"{p.relative_to(project_root)}:{i}" for p in sorted((project_root / "toolkit").rglob("*.py"))
+            for i, line in enumerate(p.read_text().splitlines(), 1) if pattern.search(line)]
+    assert hits == []
 
 
 def test_a_spec_with_an_unknown_engine_is_refused(project_root, tmp_path):

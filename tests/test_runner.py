@@ -1,7 +1,7 @@
 """The report runner (toolkit.runner, python -m toolkit run) on tiny fixture notebooks.
 
-No real dataset is needed: ``toolkit.data`` is replaced by a stand-in whose ``prepare_dataset``
-returns the spec file itself. Kernels start only in the tests that execute notebooks.
+No real dataset is needed: the runner's calls into ``toolkit.data`` (``toolkit.runner.dataset._prepare``
+and ``_spec_title``) are replaced by stand-ins: preparing returns the spec file itself. Kernels start only in the tests that execute notebooks.
 """
 from __future__ import annotations
 
@@ -40,20 +40,21 @@ CLI_WITH_FAKE_DATA = """
 import sys
 from pathlib import Path
 import toolkit.runner.dataset as d
-d._data_attr = lambda name: {"prepare_dataset": lambda s: [Path(s)], "spec_title": lambda s: "Fixture data"}.get(name)
+d._prepare, d._spec_title = (lambda s: [Path(s)]), (lambda s: "Fixture data")
 from toolkit.cli import main
 sys.exit(main(sys.argv[1:]))
 """
 
 
-def _fake_data_attr(name: str):
-    return {"prepare_dataset": lambda spec: [Path(spec)], "spec_title": lambda spec: "Fixture <data>"}.get(name)
+def _fake_data(mp: pytest.MonkeyPatch) -> None:
+    mp.setattr(runner_dataset, "_prepare", lambda spec: [Path(spec)])
+    mp.setattr(runner_dataset, "_spec_title", lambda spec: "Fixture <data>")
 
 
 @pytest.fixture(autouse=True)
 def fake_data(monkeypatch):
     monkeypatch.chdir(ROOT)
-    monkeypatch.setattr(runner_dataset, "_data_attr", _fake_data_attr)
+    _fake_data(monkeypatch)
 
 
 def run_cli(*args: str) -> tuple[int, str, str]:
@@ -89,7 +90,7 @@ def good_run(tmp_path_factory):
     out_dir = tmp_path_factory.mktemp("good") / "outputs"
     with pytest.MonkeyPatch.context() as mp:
         mp.chdir(ROOT)
-        mp.setattr(runner_dataset, "_data_attr", _fake_data_attr)
+        _fake_data(mp)
         code, out, err = run_cli("run", "--config", str(CONFIGS / "pack_ok.yaml"), "--output-dir", str(out_dir),
                                  "--jobs", "2")
     return code, out, err, out_dir

@@ -30,7 +30,7 @@ CLI_WITH_FAKE_DATA = """
 import sys
 from pathlib import Path
 import toolkit.runner.dataset as d
-d._data_attr = lambda name: {"prepare_dataset": lambda s: [Path(s)], "spec_title": lambda s: "Fixture data"}.get(name)
+d._prepare, d._spec_title = (lambda s: [Path(s)]), (lambda s: "Fixture data")
 from toolkit.cli import main
 sys.exit(main(sys.argv[1:]))
 """
@@ -39,8 +39,8 @@ sys.exit(main(sys.argv[1:]))
 @pytest.fixture(autouse=True)
 def fake_data(monkeypatch):
     monkeypatch.chdir(ROOT)
-    monkeypatch.setattr(runner_dataset, "_data_attr", {"prepare_dataset": lambda spec: [Path(spec)],
-                                                       "spec_title": lambda spec: "Fixture data"}.get)
+    monkeypatch.setattr(runner_dataset, "_prepare", lambda spec: [Path(spec)])
+    monkeypatch.setattr(runner_dataset, "_spec_title", lambda spec: "Fixture data")
 
 
 def run_cli(*args: str) -> tuple[int, str, str]:

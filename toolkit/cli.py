@@ -11,7 +11,11 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
+from toolkit.data import DataError, load_dataset
+from toolkit.data.demo import write_demo
+from toolkit.runner.config import load_config
 from toolkit.runner.errors import RunnerError
+from toolkit.runner.pack import run_pack
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -32,6 +36,10 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--run-id", metavar="ID", help="name of the run folder (default: UTC timestamp)")
     run.add_argument("--engine", metavar="{duckdb,spark,pandas}",
                      help="engine for transaction aggregations (default: the config's, else the spec's, else duckdb)")
+    run.add_argument("--duckdb-threads", type=int, metavar="N",
+                     help="DuckDB threads (default: the config's, else 1: reruns give identical numbers)")
+    run.add_argument("--duckdb-memory", metavar="SIZE",
+                     help="DuckDB memory cap, e.g. 4GB; it spills to disk beyond it (default: the config's, else 2GB)")
 
     demo = sub.add_parser("demo", help="write the synthetic demo dataset")
     demo.add_argument("--out", default="data/demo", help="output folder (default: %(default)s)")
@@ -44,13 +52,10 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from toolkit.runner.config import load_config
-    from toolkit.runner.pack import run_pack
-
     if args.jobs is not None and args.jobs < 1:
         raise RunnerError(f"--jobs must be at least 1, got {args.jobs}")
     config = load_config(args.config, dataset=args.dataset, output_dir=args.output_dir, jobs=args.jobs,
-                         engine=args.engine)
+                         engine=args.engine, duckdb_threads=args.duckdb_threads, duckdb_memory=args.duckdb_memory)
     outcome = run_pack(config, only=args.only, run_id=args.run_id, echo=lambda s: print(s, flush=True))
     failed = [r["name"] for r in outcome.manifest["reports"] if r["status"] != "ok"]
     if failed:
@@ -64,16 +69,12 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from toolkit.data.demo import write_demo
-
     write_demo(Path(args.out), seed=args.seed, n_customers=args.customers)
     print(f"demo dataset written to {args.out}")
     return EXIT_OK
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from toolkit.data import load_dataset
-
     if not Path(args.dataset).is_file():
         raise RunnerError(f"dataset spec {args.dataset} not found")
     ds = load_dataset(args.dataset)
@@ -84,11 +85,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _is_user_error(exc: BaseException) -> bool:
-    if isinstance(exc, RunnerError):
-        return True
-    from toolkit.runner.dataset import is_data_error
-
-    return is_data_error(exc)
+    return isinstance(exc, (RunnerError, DataError))
 
 
 def _sigterm(signum: int, frame: object) -> None:
@@ -105,11 +102,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted: the unfinished run was removed; earlier runs are untouched", file=sys.stderr)
         return EXIT_INTERRUPTED
-    except ImportError as exc:
-        if args.command in ("demo", "validate") and "toolkit.data" in str(exc):
-            print(f"error: {args.command} needs toolkit.data, which cannot be imported: {exc}", file=sys.stderr)
-            return EXIT_USAGE
-        raise
     except Exception as exc:
         if not _is_user_error(exc):
             raise

@@ -10,12 +10,13 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from collections.abc import Mapping
 from typing import Any
 
 import narwhals as nw
 import pandas as pd
 
-from toolkit.engine.core import resolve_engine
+from toolkit.engine.core import EngineSettings
 
 from toolkit.data.errors import MissingTableError
 from toolkit.data.readers import LINE, read_batches, read_source
@@ -30,10 +31,12 @@ ORDER = ("transactions", "customers", "marketing_spend", "surveys", "interaction
 DATE_OF_EVENT = {"transactions": "date", "surveys": "response_date", "interactions": "date"}
 
 
-def dataset_engine(spec: DatasetSpec) -> str:
-    """The engine a dataset's transactions are loaded and aggregated on: ``$CUSTKIT_ENGINE`` (set
-    by a run config's ``engine``), else the spec's ``engine``, else ``duckdb``."""
-    return resolve_engine(os.environ.get("CUSTKIT_ENGINE") or spec.engine)
+def dataset_settings(spec: DatasetSpec, engine: "str | EngineSettings | Mapping[str, Any] | None" = None) -> EngineSettings:
+    """The settings a dataset's transactions are loaded and aggregated with: ``engine`` (an
+    engine name, or run settings with the engine and DuckDB's threads and memory; a run config
+    passes them to every notebook), its engine else the spec's ``engine``, else ``duckdb``."""
+    settings = EngineSettings.of(engine).with_engine(spec.engine)
+    return settings.with_engine("duckdb")
 
 
 @dataclass
@@ -53,6 +56,7 @@ class Dataset:
 
     def __post_init__(self) -> None:
         self._log_path: Path | None = None   # the cleaned transactions as Parquet, when loaded by an engine
+        self.settings: EngineSettings = dataset_settings(self.spec)   # load_dataset sets the run's
         self._log_stats: dict[str, Any] = {}
 
     @property
@@ -84,10 +88,10 @@ class Dataset:
         pandas (``toolkit.engine.collect`` brings back only their per-customer or per-group result)."""
         from toolkit.engine import scan
         if self._log_path is not None and self._transactions is None:
-            return scan(self._log_path, self.engine).drop(LINE)
+            return scan(self._log_path, self.settings).drop(LINE)
         if self.transactions is None:
             return None
-        return scan(self.transactions, self.engine)
+        return scan(self.transactions, self.settings)
 
     @property
     def name(self) -> str:
@@ -99,8 +103,8 @@ class Dataset:
 
     @property
     def engine(self) -> str:
-        """The engine for transaction aggregations (see :func:`dataset_engine`)."""
-        return dataset_engine(self.spec)
+        """The engine for transaction aggregations (``settings.engine``; see :func:`dataset_settings`)."""
+        return self.settings.engine
 
     def __repr__(self) -> str:
         return f"Dataset({self.name!r}, tables={self.table_names}, as_of={self.as_of.date()}, engine={self.engine!r})"
@@ -240,9 +244,17 @@ def prepare_dataset(spec: str | os.PathLike | dict | DatasetSpec) -> list[Path]:
     return s.source_files()
 
 
-def load_dataset(spec: str | os.PathLike | dict | DatasetSpec, tables: list[str] | None = None) -> Dataset:
-    """Load every table of a dataset spec (or just ``tables``), validated and counted."""
+def load_dataset(spec: str | os.PathLike | dict | DatasetSpec, tables: list[str] | None = None,
+                 engine: "str | EngineSettings | Mapping[str, Any] | None" = None) -> Dataset:
+    """Load every table of a dataset spec (or just ``tables``), validated and counted.
+
+    ``engine`` is an engine name or the run settings (:class:`toolkit.engine.EngineSettings`, or
+    the ``settings`` mapping a notebook gets: engine, duckdb_threads, duckdb_memory); without
+    an engine the spec's ``engine`` applies, else duckdb. The dataset keeps them
+    (``ds.settings``, ``ds.engine``) and every aggregation of its transactions runs under them."""
+    settings = EngineSettings.of(engine)   # an unknown setting or engine fails before any file is read
     s = load_spec(spec)
+    settings = dataset_settings(s, settings)
     prepare_dataset(s)
     report = LoadReport()
     as_of = pd.Timestamp(s.raw["as_of"]) if s.raw.get("as_of") else None
@@ -251,7 +263,10 @@ def load_dataset(spec: str | os.PathLike | dict | DatasetSpec, tables: list[str]
                                                             if x in s.tables))]
     loaded: dict[str, pd.DataFrame] = {}
     log: TransactionLog | None = None
-    engine = dataset_engine(s)
+    engine = settings.engine
+    if engine == "duckdb":
+        from toolkit.engine import duckdb_connection
+        duckdb_connection(settings)   # the loader's own queries run under the dataset's settings
     for tname in wanted:
         ts, table = s.tables[tname], TABLES[tname]
         if tname == "transactions":   # validated in batches into a Parquet log, never whole in pandas
@@ -298,6 +313,7 @@ def load_dataset(spec: str | os.PathLike | dict | DatasetSpec, tables: list[str]
     if as_of is None:
         as_of = pd.Timestamp.now().normalize()
     ds = Dataset(spec=s, report=report, as_of=as_of)
+    ds.settings = settings
     for tname, df in loaded.items():
         setattr(ds, tname, df.drop(columns=[LINE]).reset_index(drop=True))
     if log is not None:

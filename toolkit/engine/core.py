@@ -11,14 +11,21 @@ Every aggregation over transaction rows is written once as a narwhals lazy query
 * ``pandas`` — the rows are held in pandas and narwhals runs the query with pandas operations
   (small data, and the reference the other engines are tested against).
 
-The engine is chosen by the ``engine`` key of a dataset spec or run config, the
-``CUSTKIT_ENGINE`` environment variable, or the ``engine=`` argument of each function.
+The engine is chosen by the ``engine=`` argument of each function (a name or an
+:class:`EngineSettings`), which the loader fills from the run settings it is given
+(``load_dataset(spec, engine=...)``: a run config's ``engine``, passed to every notebook as its
+``settings`` parameter) or else the dataset spec's ``engine``; the default is ``duckdb``.
+DuckDB's threads and memory cap are settings too (``duckdb_threads``, ``duckdb_memory``), carried
+by the dataset that was loaded with them. Nothing here reads or writes environment variables
+for these settings.
 """
 from __future__ import annotations
 
 import os
+import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -27,7 +34,7 @@ import narwhals as nw
 import numpy as np
 import pandas as pd
 
-__all__ = ["ENGINES", "cluster", "collect", "day_number", "day_to_date", "duckdb_connection", "engine_of", "model_columns",
+__all__ = ["DUCKDB_DEFAULTS", "ENGINES", "EngineSettings", "cluster", "collect", "day_number", "day_to_date", "duckdb_connection", "engine_of", "model_columns",
            "period_number",
            "resolve_engine", "reuse", "scan", "spark_session"]
 
@@ -35,9 +42,77 @@ ENGINES = ("duckdb", "spark", "pandas")
 _DAYS_BEFORE_1970 = 477  # 1969 // 4 - 1969 // 100 + 1969 // 400: leap days before 1970
 
 
-def resolve_engine(engine: str | None = None) -> str:
-    """The engine to use: ``engine``, else ``$CUSTKIT_ENGINE``, else ``duckdb``."""
-    name = (engine or os.environ.get("CUSTKIT_ENGINE") or "duckdb").strip().lower()
+#: DuckDB's settings when none are given: one thread (parallel float sums differ between runs in
+#: the last bits, and a rerun must give identical numbers) and a 2GB memory cap, beyond which it
+#: spills to a temporary directory.
+DUCKDB_DEFAULTS = {"threads": 1, "memory_limit": "2GB"}
+_MEMORY = re.compile(r"^\s*\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KIB|MIB|GIB|TIB)\s*$", re.IGNORECASE)
+_SETTING_KEYS = ("engine", "duckdb_threads", "duckdb_memory")
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    """How transaction aggregations run: the engine (None: the dataset spec's, else duckdb) and
+    DuckDB's threads and memory cap (None: :data:`DUCKDB_DEFAULTS`).
+
+    These are a run's settings (``engine``, ``duckdb_threads``, ``duckdb_memory`` in the run
+    config), passed to every notebook as the ``settings`` parameter and from there to
+    ``load_dataset(spec, engine=settings)``; the dataset carries them to every query it runs."""
+
+    engine: str | None = None
+    duckdb_threads: int | None = None
+    duckdb_memory: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.engine is not None:
+            if not isinstance(self.engine, str) or self.engine.strip().lower() not in ENGINES:
+                raise ValueError(f"run setting 'engine' must be one of {', '.join(ENGINES)}, not {self.engine!r}")
+            object.__setattr__(self, "engine", self.engine.strip().lower())
+        t = self.duckdb_threads
+        if t is not None and (isinstance(t, bool) or not isinstance(t, int) or t < 1):
+            raise ValueError(f"run setting 'duckdb_threads' must be a positive integer, not {t!r}")
+        m = self.duckdb_memory
+        if m is not None and (not isinstance(m, str) or not _MEMORY.match(m)):
+            raise ValueError(f"run setting 'duckdb_memory' must be a size such as '2GB' or '512MB', not {m!r}")
+
+    @classmethod
+    def of(cls, settings: "EngineSettings | Mapping[str, Any] | str | None") -> "EngineSettings":
+        """Settings from a mapping (the notebook parameter), an engine name, or None (defaults);
+        an unknown key is an error naming it."""
+        if settings is None:
+            return cls()
+        if isinstance(settings, EngineSettings):
+            return settings
+        if isinstance(settings, str):
+            return cls(engine=settings)
+        if not isinstance(settings, Mapping):
+            raise TypeError(f"run settings must be a mapping with keys {', '.join(_SETTING_KEYS)}, "
+                            f"not {type(settings).__name__}")
+        unknown = sorted(set(map(str, settings)) - set(_SETTING_KEYS))
+        if unknown:
+            raise ValueError(f"unknown run setting(s): {', '.join(unknown)} (known: {', '.join(_SETTING_KEYS)})")
+        return cls(**dict(settings))
+
+    def with_engine(self, engine: str | None) -> "EngineSettings":
+        """These settings with ``engine`` filled in where none is set (e.g. the dataset spec's)."""
+        return self if self.engine is not None or engine is None else replace(self, engine=engine)
+
+    @property
+    def duckdb(self) -> dict[str, Any]:
+        """DuckDB's configuration under these settings (the defaults where unset)."""
+        return {"threads": self.duckdb_threads or DUCKDB_DEFAULTS["threads"],
+                "memory_limit": self.duckdb_memory or DUCKDB_DEFAULTS["memory_limit"]}
+
+    def as_dict(self) -> dict[str, Any]:
+        """The settings as the ``settings`` notebook parameter holds them."""
+        return {"engine": self.engine, "duckdb_threads": self.duckdb_threads, "duckdb_memory": self.duckdb_memory}
+
+
+def resolve_engine(engine: "str | EngineSettings | None" = None) -> str:
+    """The engine to use: ``engine`` (a name, or the engine of :class:`EngineSettings`), else ``duckdb``."""
+    if isinstance(engine, EngineSettings):
+        engine = engine.engine
+    name = (engine or "duckdb").strip().lower()
     if name not in ENGINES:
         raise ValueError(f"engine must be one of {', '.join(ENGINES)}, not {engine!r}")
     return name
@@ -45,28 +120,32 @@ def resolve_engine(engine: str | None = None) -> str:
 
 # ------------------------------------------------------------------------------ sessions
 _CON = None
+_CON_SETTINGS: dict[str, Any] = {}
 
 
-def duckdb_connection():
-    """The process's DuckDB connection (created on first use).
+def duckdb_connection(settings: "EngineSettings | Mapping[str, Any] | None" = None):
+    """The process's DuckDB connection, created on first use with ``settings``' threads and
+    memory cap (:data:`DUCKDB_DEFAULTS` where unset).
 
-    ``CUSTKIT_DUCKDB_MEMORY`` (default ``2GB``) caps DuckDB's memory, beyond which it spills to
-    a temporary directory; ``CUSTKIT_DUCKDB_THREADS`` sets its threads (default: all cores).
-    Parallel sums of floats differ between runs in the last bits, so the report runner sets one
-    thread (bit-identical reruns) unless ``CUSTKIT_DUCKDB_THREADS`` is set.
-    """
+    Given ``settings`` on a later call, the connection is switched to them (``SET threads``,
+    ``SET memory_limit``): a dataset applies its own before each query, so its settings hold
+    for its aggregations. Without ``settings`` the connection is returned as it is."""
     global _CON
+    import duckdb
+    wanted = EngineSettings.of(settings).duckdb if settings is not None else None
     if _CON is None:
-        import duckdb
-        config = {"memory_limit": os.environ.get("CUSTKIT_DUCKDB_MEMORY", "2GB"),
-                  "preserve_insertion_order": False}
-        if os.environ.get("CUSTKIT_DUCKDB_THREADS"):
-            config["threads"] = int(os.environ["CUSTKIT_DUCKDB_THREADS"])
+        config = {**(wanted or DUCKDB_DEFAULTS), "preserve_insertion_order": False}
         _CON = duckdb.connect(config=config)
+        _CON_SETTINGS.update(wanted or DUCKDB_DEFAULTS)
         try:   # no progress bar on terminals; inside Jupyter DuckDB refuses the setting (no ipywidgets)
             _CON.execute("SET enable_progress_bar = false")
         except duckdb.Error:
             pass
+    elif wanted is not None and wanted != _CON_SETTINGS:
+        _CON.execute(f"SET threads = {int(wanted['threads'])}")
+        _CON.execute(f"SET memory_limit = '{wanted['memory_limit']}'")
+        _CON_SETTINGS.clear()
+        _CON_SETTINGS.update(wanted)
     return _CON
 
 
@@ -135,18 +214,28 @@ def _is_parquet(path: str) -> bool:
     return path.lower().endswith((".parquet", ".pq", "*.parquet"))
 
 
-def scan(source: Any, engine: str | None = None, columns: Sequence[str] | None = None) -> nw.LazyFrame:
+def scan(source: Any, engine: "str | EngineSettings | None" = None,
+         columns: Sequence[str] | None = None) -> nw.LazyFrame:
     """A narwhals LazyFrame over ``source`` on ``engine``.
 
     ``source`` is a pandas DataFrame, a Parquet/CSV path (a folder means its ``*.parquet``
     files; globs allowed), a list of such paths, a DuckDB relation, a Spark DataFrame or a
-    narwhals LazyFrame. Native frames stay on their own engine unless ``engine`` names another.
+    narwhals LazyFrame. Native frames and LazyFrames (a LazyFrame over pandas, too: it is on the
+    pandas engine) stay on their own engine unless ``engine`` names another; a pandas DataFrame
+    goes to ``engine``, by default duckdb. ``engine`` is an engine name or :class:`EngineSettings`,
+    whose DuckDB threads and memory cap then apply to the process's DuckDB connection.
     """
-    if isinstance(source, nw.LazyFrame):
+    settings = engine if isinstance(engine, EngineSettings) else None
+    if settings is not None:
+        engine = settings.engine
+    lazy = isinstance(source, nw.LazyFrame)
+    if lazy:
         source = source.to_native()
     native_engine = engine_of(source)
     name = resolve_engine(engine if engine is not None else
-                          (native_engine if native_engine not in (None, "pandas") else None))
+                          (native_engine if native_engine not in (None, "pandas") or lazy else None))
+    if name == "duckdb" and settings is not None:
+        duckdb_connection(settings)
     if native_engine == "duckdb" and name != "duckdb":
         source = source.df()
     elif native_engine == "spark" and name != "spark":

@@ -9,28 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
+from toolkit.engine.core import EngineSettings
 from toolkit.results import RunResults
 
 
-@dataclass(frozen=True)
-class RunSettings:
-    """Settings of one run: the compute engine and DuckDB's threads and memory cap (None: defaults)."""
-
-    engine: str | None = None
-    duckdb_threads: int | None = None
-    duckdb_memory: str | None = None
-
-    @classmethod
-    def of(cls, settings: "RunSettings | Mapping[str, Any] | None") -> "RunSettings":
-        if settings is None:
-            return cls()
-        if isinstance(settings, RunSettings):
-            return settings
-        unknown = set(settings) - {"engine", "duckdb_threads", "duckdb_memory"}
-        if unknown:
-            raise ValueError(f"unknown run setting(s): {', '.join(sorted(unknown))} "
-                             "(known: engine, duckdb_threads, duckdb_memory)")
-        return cls(**dict(settings))
+#: The run settings a notebook gets as its ``settings`` parameter (engine, duckdb_threads,
+#: duckdb_memory; None: the defaults): :class:`toolkit.engine.EngineSettings`, which the dataset
+#: carries to every aggregation (``RunSettings.of(mapping)`` checks the keys and values).
+RunSettings = EngineSettings
 
 
 @dataclass
@@ -58,7 +44,8 @@ def open_report(name: str, dataset: str | None = None, run_dir: str | None = Non
 
     apply_style()
     run = RunSettings.of(settings)
-    ds = load_dataset(dataset) if dataset is not None else None
+    ds = load_dataset(dataset, engine=run) if dataset is not None else None
     if needs_money and ds is not None:
         ds.require_money()
-    return ReportContext(name, ds, RunResults(run_dir, notebook=name, pseudonymise=privacy), run)
+    return ReportContext(name, ds, RunResults(run_dir, notebook=name, pseudonymise=privacy),
+                         ds.settings if ds is not None else run)   # the dataset's: the spec's engine filled in

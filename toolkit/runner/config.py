@@ -13,12 +13,15 @@ from typing import Any
 
 import yaml
 
+from toolkit.engine.core import ENGINES, EngineSettings
 from toolkit.runner.errors import RunnerError
 
-TOP_KEYS = {"title", "dataset", "output_dir", "jobs", "privacy", "reports", "engine"}
+#: Run settings (top-level keys of a pack config): passed to every notebook as its ``settings``.
+SETTING_KEYS = ("engine", "duckdb_threads", "duckdb_memory")
+TOP_KEYS = {"title", "dataset", "output_dir", "jobs", "privacy", "reports", *SETTING_KEYS}
 REPORT_KEYS = {"name", "title", "notebook", "needs", "parameters"}
 #: Parameters the runner passes to every notebook; a config may not set them per report.
-RUNNER_PARAMETERS = ("dataset", "run_dir", "privacy")
+RUNNER_PARAMETERS = ("dataset", "run_dir", "privacy", "settings")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
@@ -44,7 +47,14 @@ class PackConfig:
     jobs: int
     privacy: bool
     reports: list[ReportSpec]
-    engine: str | None = None   # duckdb | spark | pandas for every report (None: the dataset spec's)
+    #: the run settings every notebook gets as ``settings``: engine (None: each dataset spec's, else
+    #: duckdb), DuckDB's threads and memory cap (None: toolkit.engine.DUCKDB_DEFAULTS)
+    settings: EngineSettings = field(default_factory=EngineSettings)
+
+    @property
+    def engine(self) -> str | None:
+        """The engine every report uses (None: the dataset spec's, else duckdb)."""
+        return self.settings.engine
 
     def report(self, name: str) -> ReportSpec:
         for r in self.reports:
@@ -139,8 +149,9 @@ def find_cycle(graph: dict[str, tuple[str, ...]]) -> list[str] | None:
 
 def load_config(path: str | os.PathLike, dataset: str | None = None,
                 output_dir: str | os.PathLike | None = None, jobs: int | None = None,
-                engine: str | None = None) -> PackConfig:
-    """Read and validate a pack config; ``dataset``/``output_dir``/``jobs`` override the file's values."""
+                engine: str | None = None, duckdb_threads: int | None = None,
+                duckdb_memory: str | None = None) -> PackConfig:
+    """Read and validate a pack config; the arguments other than ``path`` override the file's values."""
     path = Path(path)
     if not path.is_file():
         raise RunnerError(f"config file {path} not found (paths are relative to {os.getcwd()})")
@@ -170,11 +181,8 @@ def load_config(path: str | os.PathLike, dataset: str | None = None,
     if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs < 1:
         errors.append(f"'jobs' must be a positive integer, got {n_jobs!r}")
         n_jobs = 1
-    engine = engine if engine is not None else raw.get("engine")
-    from toolkit.engine.core import ENGINES
-    if engine is not None and engine not in ENGINES:
-        errors.append(f"'engine' must be one of {', '.join(ENGINES)}, got {engine!r}")
-        engine = None
+    settings = _settings({"engine": engine, "duckdb_threads": duckdb_threads, "duckdb_memory": duckdb_memory},
+                         raw, errors)
     privacy = raw.get("privacy", True)
     if not isinstance(privacy, bool):
         errors.append(f"'privacy' must be true or false, got {privacy!r}")
@@ -191,7 +199,26 @@ def load_config(path: str | os.PathLike, dataset: str | None = None,
         _check_graph(reports, errors)
     if errors:
         raise RunnerError(f"{path}: " + "\n  ".join(errors))
-    return PackConfig(path, title, spec, Path(out), n_jobs, privacy, reports, engine)
+    return PackConfig(path, title, spec, Path(out), n_jobs, privacy, reports, settings)
+
+
+def _settings(given: dict[str, Any], raw: dict[str, Any], errors: list[str]) -> EngineSettings:
+    """The run settings: each argument that is not None, else the config's key; each problem named by its key."""
+    values: dict[str, Any] = {}
+    for key in SETTING_KEYS:
+        value = given[key] if given[key] is not None else raw.get(key)
+        if value is None:
+            continue
+        if key == "engine" and value not in ENGINES:
+            errors.append(f"'engine' must be one of {', '.join(ENGINES)}, got {value!r}")
+            continue
+        try:
+            EngineSettings(**{key: value})
+        except ValueError as exc:
+            errors.append(str(exc))
+            continue
+        values[key] = value
+    return EngineSettings(**values)
 
 
 def select(config: PackConfig, only: list[str] | None) -> tuple[list[ReportSpec], list[str]]:

@@ -1,8 +1,4 @@
-"""The runner's view of a dataset: prepare it, list and hash its source files, find its title.
-
-``toolkit.data`` is imported lazily so the runner keeps working (and tests can monkeypatch these
-functions) while the data package is being developed.
-"""
+"""The runner's view of a dataset: prepare it, list and hash its source files, find its title."""
 from __future__ import annotations
 
 import hashlib
@@ -10,43 +6,23 @@ import os
 from pathlib import Path
 from typing import Any
 
+from toolkit.data import prepare_dataset as _prepare
+from toolkit.data import spec_title as _spec_title
 from toolkit.runner.errors import RunnerError
 
 
-def _data_attr(name: str) -> Any | None:
-    try:
-        import toolkit.data as data
-    except ImportError:
-        return None
-    return getattr(data, name, None)
-
-
-def is_data_error(exc: BaseException) -> bool:
-    """True for ``toolkit.data.DataError`` (an expected user error)."""
-    cls = _data_attr("DataError")
-    return isinstance(cls, type) and isinstance(exc, cls)
-
-
 def prepare_dataset(spec: str) -> list[Path]:
-    """Call ``toolkit.data.prepare_dataset(spec)`` (generates demo data if needed); return its source files.
-
-    Without ``toolkit.data.prepare_dataset`` the spec file itself is the only source file.
-    """
+    """Make sure the dataset's files exist (``toolkit.data.prepare_dataset`` generates the demo data
+    if needed) and return its source files."""
     if not Path(spec).is_file():
         raise RunnerError(f"dataset spec {spec} not found (paths are relative to {os.getcwd()})")
-    prepare = _data_attr("prepare_dataset")
-    if prepare is None:
-        return [Path(spec)]
-    return [Path(p) for p in prepare(spec)]
+    return [Path(p) for p in _prepare(spec)]
 
 
 def spec_title(spec: str) -> str | None:
-    """The dataset's title from ``toolkit.data.spec_title`` when available; None otherwise."""
-    fn = _data_attr("spec_title")
-    if fn is None:
-        return None
+    """The dataset's title (``toolkit.data.spec_title``); None when the spec has none or cannot be read."""
     try:
-        title = fn(spec)
+        title = _spec_title(spec)
     except Exception:  # a title is cosmetic; the real problems surface in prepare_dataset
         return None
     return None if title is None else str(title)

@@ -119,9 +119,7 @@ def worker_env() -> dict[str, str]:
     env = dict(os.environ)
     env["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"  # figures inline in the report
     env.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
-    # one DuckDB thread: parallel float sums differ in the last bits, and a rerun must be identical
-    env.setdefault("CUSTKIT_DUCKDB_THREADS", "1")
-    return env
+    return env   # run settings (engine, DuckDB threads and memory) travel as the ``settings`` parameter
 
 
 def _start(job: Job, cwd: str, preexec: Callable[[], None] | None) -> None:

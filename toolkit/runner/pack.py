@@ -18,7 +18,7 @@ from toolkit.runner.errors import RunnerError
 from toolkit.runner.execute import Job, run_jobs
 from toolkit.runner.index import write_index
 from toolkit.runner.manifest import environment, toolkit_version, write_json
-from toolkit.runner.params import check_parameters
+from toolkit.runner.params import check_parameters, notebook_parameters
 from toolkit.runner.rundir import check_run_id, create_tmp, finalize, new_run_id, point_latest, remove_stale
 
 
@@ -38,9 +38,18 @@ def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def takes_settings(report: ReportSpec) -> bool:
+    """Whether the report's notebook declares the ``settings`` parameter."""
+    return "settings" in notebook_parameters(report.notebook)
+
+
 def report_parameters(config: PackConfig, report: ReportSpec, run_dir: str) -> dict[str, Any]:
-    """The papermill parameters a report gets: dataset, run_dir, privacy, then its own."""
-    return {"dataset": config.dataset, "run_dir": run_dir, "privacy": config.privacy, **report.parameters}
+    """The papermill parameters a report gets: dataset, run_dir, privacy, the run's ``settings``
+    (engine, duckdb_threads, duckdb_memory) when its notebook declares them, then its own."""
+    params = {"dataset": config.dataset, "run_dir": run_dir, "privacy": config.privacy}
+    if takes_settings(report):
+        params["settings"] = config.settings.as_dict()
+    return {**params, **report.parameters}
 
 
 def check_pack(config: PackConfig, reports: list[ReportSpec]) -> None:
@@ -56,7 +65,8 @@ def resolved_config(config: PackConfig, reports: list[ReportSpec], params: dict[
     """The config as it was applied, with the parameters actually passed to each notebook."""
     return {
         "title": config.title, "dataset": config.dataset, "output_dir": str(config.output_dir),
-        "jobs": config.jobs, "privacy": config.privacy, "run_id": run_id, "config_file": str(config.path),
+        "jobs": config.jobs, "privacy": config.privacy, "settings": config.settings.as_dict(),
+        "run_id": run_id, "config_file": str(config.path),
         "only": list(only) if only else None,
         "reports": [{"name": r.name, "title": r.title, "notebook": str(r.notebook), "needs": list(r.needs),
                      "parameters": params[r.name]} for r in reports],
@@ -82,21 +92,17 @@ def run_pack(config: PackConfig, only: list[str] | None = None, run_id: str | No
 
     started = _now()
     run_id, tmp = create_tmp(config.output_dir, run_id or new_run_id(started))
-    previous = os.environ.get("CUSTKIT_ENGINE")
-    if config.engine:   # the workers inherit the environment: every report uses this engine
-        os.environ["CUSTKIT_ENGINE"] = config.engine
+    if config.engine:   # every notebook gets it in its ``settings`` parameter
         echo(f"engine: {config.engine}")
+    unset = [r.name for r in reports if not takes_settings(r)]
+    if unset:
+        echo(f"note: {', '.join(unset)} declare no 'settings' parameter: they run with their dataset spec's "
+             "engine and DuckDB's defaults, not this run's settings")
     try:
         return _run_in(tmp, config, reports, only, run_id, started, inputs, title, echo)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)  # an interrupted run leaves nothing behind
         raise
-    finally:
-        if config.engine:
-            if previous is None:
-                os.environ.pop("CUSTKIT_ENGINE", None)
-            else:
-                os.environ["CUSTKIT_ENGINE"] = previous
 
 
 def _run_in(tmp: Path, config: PackConfig, reports: list[ReportSpec], only: list[str] | None, run_id: str,
@@ -162,7 +168,8 @@ def _run_in(tmp: Path, config: PackConfig, reports: list[ReportSpec], only: list
         "config_file": str(config.path), "command": [sys.executable, *sys.argv],
         "dataset": {"spec": config.dataset, "title": title},
         "inputs": inputs, "jobs": config.jobs, "privacy": config.privacy, "only": list(only) if only else None,
-        "environment": environment(), "engine": os.environ.get("CUSTKIT_ENGINE") or "dataset spec (default duckdb)", "reports": entries,
+        "environment": environment(), "engine": config.engine or "dataset spec (default duckdb)",
+        "settings": config.settings.as_dict(), "reports": entries,
     }
     write_json(tmp / "manifest.json", manifest)
     write_index(tmp, manifest)
