@@ -43,6 +43,8 @@ def _shell():
         shell.enable_matplotlib("inline")
         # a kernel sends an error as an error output, never as printed text: execute_notebook adds it
         shell.showtraceback = lambda *args, **kwargs: None
+        # a kernel sends a cell's value as display data, without the terminal's "Out[n]: " prompt
+        shell.displayhook.write_output_prompt = lambda: None
         shell._custkit_inline = True
     return shell
 
