@@ -1,0 +1,162 @@
+"""The regional SWOT report (notebooks/06_swot.ipynb): its sections, in the report's order.
+
+* :func:`inputs` — what the SWOT reads: the KPI scorecard of the run (or computed here), the CLV
+  and churn reports' tables (each said to be missing when its report did not publish it), the
+  segments and the rules;
+* :func:`evidence` — the SWOT built from that evidence and the analyst items; the competitor and
+  churn-reason tables behind it. Publishes ``swot_items``, ``swot_evidence`` and the ``swot`` metrics;
+* :func:`per_region` — items per region and quadrant, and each region's 2x2 grid;
+* :func:`items` — where the risks and strengths concentrate, and the machine-readable item table.
+
+Upstream results are read through :mod:`toolkit.contract`, so a renamed or malformed table is an
+error naming its report, and a missing one is named in the report instead of silently skipped.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+from IPython.display import HTML
+
+from toolkit import contract
+from toolkit import survey as sv
+from toolkit.kpi import build_scorecard
+from toolkit.reports.context import ReportContext
+from toolkit.reports.format import esc
+from toolkit.reports.section import Section
+from toolkit.swot import SwotResult, build_swot, load_rules, swot_grid_html
+from toolkit.swot.rules import Rule
+
+MARKET_UNITS = {"market_share": "share of the market", "price_index": "competitor price / ours (1 = parity)",
+                "growth": "yearly revenue growth"}
+#: The upstream tables the rules read beside the scorecard (missing ones: their rules are skipped).
+UPSTREAM = ("clv_by_region", "cox_hazard_ratios")
+
+
+@dataclass
+class SwotInputs:
+    """What the SWOT is built from."""
+
+    window: str
+    scorecard: pd.DataFrame
+    rules_path: str
+    rules: list[Rule]
+    settings: dict[str, Any]
+    segment: pd.Series | None = None
+    upstream: dict[str, pd.DataFrame | None] = field(default_factory=dict)
+    computed_here: bool = False
+
+
+def inputs(rep: ReportContext, period: str = "Q", alpha: float = 0.05, correction: str = "holm",
+           family: str = "period", window_months: int = 12, rules: str = "config/swot.yaml") -> Section[SwotInputs]:
+    """The evidence the SWOT reads, each source named; the KPI scorecard is computed here (with the
+    same method) when the KPI report has not published one for the window."""
+    ds = rep.ds
+    window = f"L{window_months}M"
+    sec: Section[SwotInputs] = Section()
+    try:
+        scorecard = contract.read(rep.out, "kpi_scorecard")
+    except contract.ResultUnavailable:
+        scorecard = None
+    computed = scorecard is None or not (scorecard["period"] == window).any()
+    if computed:
+        scorecard = build_scorecard(ds, period=period, alpha=alpha, correction=correction,
+                                    window_months=window_months, family=family).scorecard
+        sec.say("The KPI report has not published a scorecard for the window {w} in this run, so it was computed "
+                "here with the same method ({c}, family {f}, alpha {a}).", w=window, c=correction, f=family, a=alpha)
+    else:
+        sec.say("KPI evidence: the scorecard published by the KPI report of this run (`kpi_scorecard`).")
+    upstream: dict[str, pd.DataFrame | None] = {}
+    for name in UPSTREAM:
+        try:
+            upstream[name] = contract.read(rep.out, name)
+        except contract.ResultUnavailable as missing:
+            upstream[name] = None
+            sec.say("- Not available: **{n}** ({r}) — the rules that need it are skipped.", n=name, r=missing.reason)
+    segment, source = (sv.segment_source(ds, rep.out.run_dir, rep.out.pseudonymise) if ds.customers is not None
+                       else (None, "none"))
+    sec.say("Segments for the opportunity rules come from {s}.", s=source)
+    rule_list, settings = load_rules(rules)
+    sec.say("**{n}** rules loaded from {p}; a significant difference must also be at least **{m:.0%}** of the "
+            "baseline to count.", n=len(rule_list), p=str(rules), m=float(settings.get("min_relative_difference", 0)))
+    sec.value = SwotInputs(window, scorecard, str(rules), rule_list, settings, segment, upstream, computed)
+    return sec
+
+
+def evidence(rep: ReportContext, inputs: SwotInputs, analyst: str | None = "config/swot_analyst.yaml",
+             alpha: float = 0.05, correction: str = "holm") -> Section[SwotResult]:
+    """The SWOT of every region from the evidence and the analyst items, what was missing, and the
+    competitor and churn-reason figures behind it. Publishes ``swot_items``, ``swot_evidence``, ``swot``."""
+    ds = rep.ds
+    res = build_swot(ds, inputs.scorecard, window=inputs.window, rules=inputs.rules_path, analyst=analyst,
+                     alpha=alpha, correction=correction, segment=inputs.segment,
+                     clv_by_region=inputs.upstream.get("clv_by_region"),
+                     hazard_ratios=inputs.upstream.get("cox_hazard_ratios"))
+    sec: Section[SwotResult] = Section(value=res)
+    for note in res.notes:
+        sec.say("- {n}", n=note)
+    if ds.has("market"):
+        sec.table(ds.market.set_index(["region", "competitor"]), "Competitors per region", units=MARKET_UNITS,
+                  precision=3)
+    ev = res.evidence
+    reasons = ev.loc[(ev["source"] == "churn_reasons") & (ev["subject"] != "price+competitor")]
+    if len(reasons):
+        sec.table(reasons.pivot_table(index="region", columns="subject", values="value"),
+                  f"Churn reasons: share of each region's churners ({inputs.window})", units="share of churners",
+                  precision=3)
+    publish(rep, res, inputs)
+    return sec
+
+
+def publish(rep: ReportContext, res: SwotResult, inputs: SwotInputs) -> None:
+    """The SWOT's published results: the items, the evidence and the item counts."""
+    counts = res.counts()
+    rep.out.table("swot_items", res.items, description="Candidate SWOT items per region with the figures and test "
+                  "behind each (evidence as JSON)", units={"p_adj": "adjusted p as in the evidence"})
+    rep.out.table("swot_evidence", res.evidence, description="All evidence figures the SWOT rules read")
+    rep.out.metrics("swot", {
+        "dataset": rep.ds.name, "window": inputs.window, "rules": len(inputs.rules), "items": int(len(res.items)),
+        "by_quadrant": {q: int(n) for q, n in counts.sum().items()},
+        "by_region": {r: {q: int(counts.loc[r, q]) for q in counts.columns} for r in counts.index},
+        "analyst_items": int((res.items["origin"] == "analyst").sum()) if len(res.items) else 0,
+    }, description="SWOT item counts")
+
+
+def per_region(rep: ReportContext, res: SwotResult) -> Section[pd.DataFrame]:
+    """Items per region and quadrant, then each region's 2x2 grid (escaped HTML)."""
+    counts = res.counts()
+    sec: Section[pd.DataFrame] = Section(value=counts)
+    if res.items.empty:
+        sec.say("**No rule fired for any region** and no analyst items were given: on the evidence available no "
+                "region differs from the rest of the company enough to make a SWOT item.")
+    else:
+        sec.table(counts, "SWOT items per region and quadrant", units="items")
+    for region in res.regions:
+        sec.blocks.append(HTML(swot_grid_html(res.items, region)))
+    return sec
+
+
+def _most(items: pd.DataFrame) -> str:
+    """The region(s) with the most of ``items``, bold and escaped: "**East**", on a tie "**East** and
+    **West**" (in the items' order), or "**no region**"."""
+    if items.empty:
+        return "**no region**"
+    counts = items["region"].astype(str).value_counts(sort=False)
+    top = [r for r in items["region"].astype(str).unique() if counts[r] == counts.max()]
+    return " and ".join(f"**{esc(r)}**" for r in top)
+
+
+def items(rep: ReportContext, res: SwotResult) -> Section[pd.DataFrame]:
+    """Where the risks and the strengths concentrate, and every item with its figures and test."""
+    sec: Section[pd.DataFrame] = Section(value=res.items)
+    if res.items.empty:
+        return sec
+    q = res.items["quadrant"]
+    risks, strengths = res.items.loc[q.isin(["Weakness", "Threat"])], res.items.loc[q.isin(["Strength", "Opportunity"])]
+    sec.text(f"**{len(risks)}** weaknesses and threats, most of them in {_most(risks)}; **{len(strengths)}** "
+             f"strengths and opportunities, most in {_most(strengths)}.")
+    sec.table(res.items.drop(columns=["evidence"]), "SWOT items (machine-readable table `swot_items`)",
+              units={"value / reference": "unit of the metric", "p_adj": "adjusted p of the scorecard / evidence"},
+              index=False, max_rows=60, precision=3)
+    return sec
