@@ -139,3 +139,25 @@ def test_sigterm_removes_the_unfinished_run_and_stops_the_worker(tmp_path):
     while _processes_mentioning(str(tmp_dirs[0])) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert not _processes_mentioning(str(tmp_dirs[0])), "a worker outlived the interrupted run"
+
+
+def test_pages_show_paths_relative_to_the_project_never_the_machines(tmp_path):
+    """The header and the index name the dataset and its inputs relative to the project (or to the spec's
+    folder), or by file name; the manifest keeps the full paths (issue 16: no machine path in a report)."""
+    from toolkit.runner.index import index_html
+    from toolkit.runner.render import ReportHeader, header_html, shown_path
+
+    outside = tmp_path / "demo_small.yaml"
+    assert shown_path(str(ROOT / "config" / "datasets" / "demo.yaml")) == "config/datasets/demo.yaml"
+    assert shown_path(str(outside)) == "demo_small.yaml"
+    assert shown_path(str(tmp_path / "data" / "tx.csv"), tmp_path) == "data/tx.csv"
+    assert shown_path("config/x.yaml") == "config/x.yaml" and shown_path("s3a://bucket/log/") == "s3a://bucket/log/"
+    page = header_html(ReportHeader(title="T", dataset=str(outside), dataset_title="Small"))
+    assert "Small (<code>demo_small.yaml</code>)" in page and str(tmp_path) not in page
+    manifest = {"title": "P", "run_id": "r", "started": "s", "duration_seconds": 1.0,
+                "environment": {"custkit": "0"}, "dataset": {"spec": str(outside), "title": "Small"},
+                "inputs": [{"path": str(tmp_path / "data" / "tx.csv"), "size": 10, "sha256": "ab" * 32}],
+                "reports": []}
+    index = index_html(manifest)
+    assert "<code>data/tx.csv</code>" in index and "<code>demo_small.yaml</code>" in index
+    assert str(tmp_path) not in index

@@ -5,6 +5,8 @@ import html
 from pathlib import Path
 from typing import Any
 
+from toolkit.runner.render import shown_path
+
 _CSS = """
 body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, Helvetica, Arial, sans-serif; color: #1f2328;
        margin: 0; background: #fff; line-height: 1.45; }
@@ -46,7 +48,7 @@ def index_html(manifest: dict[str, Any]) -> str:
     reports = manifest["reports"]
     n_ok = sum(r["status"] == "ok" for r in reports)
     ds = manifest["dataset"]
-    dataset = f"<code>{_esc(ds['spec'])}</code>"
+    dataset = f"<code>{_esc(shown_path(ds['spec']))}</code>"
     if ds.get("title"):
         dataset = f"{_esc(ds['title'])} ({dataset})"
     toc, rows = [], []
@@ -65,7 +67,8 @@ def index_html(manifest: dict[str, Any]) -> str:
             f'<tr id="report-{_esc(r["name"])}"><td class="num">{i}</td><td>{link}<br><code>{_esc(r["name"])}</code>'
             f'</td><td><span class="status status-{_esc(r["status"])}">{_esc(r["status"])}</span></td>'
             f'<td class="num">{_esc(duration)}</td><td class="error">{_esc(error)}</td><td>{nb}</td></tr>')
-    inputs = "".join(f"<tr><td><code>{_esc(f['path'])}</code></td><td class=\"num\">{_esc(_size(f['size']))}</td>"
+    spec_dir = Path(str(ds["spec"])).parent if ds.get("spec") else None
+    inputs = "".join(f"<tr><td><code>{_esc(shown_path(f['path'], spec_dir))}</code></td><td class=\"num\">{_esc(_size(f['size']))}</td>"
                      f"<td><code>{_esc(f['sha256'][:16])}…</code></td></tr>" for f in manifest.get("inputs", []))
     summary = f"{n_ok} of {len(reports)} reports ok" + ("" if n_ok == len(reports) else
                                                         f", {len(reports) - n_ok} failed")

@@ -50,10 +50,33 @@ def _esc(value: Any) -> str:
     return html.escape("" if value is None else str(value), quote=True)
 
 
+def shown_path(path: str | os.PathLike | None, base: str | os.PathLike | None = None) -> str:
+    """A file as a page shows it: relative to the project (or to ``base``, e.g. the dataset spec's
+    folder) when it lies inside it, else its name; never the machine's absolute path. The manifest
+    keeps the full paths. Anything that is not a local absolute path (a URL) is returned unchanged."""
+    from toolkit.data.spec import project_root
+
+    text = "" if path is None else str(path)
+    p = Path(text)
+    if not text or "://" in text or not p.is_absolute():
+        return text
+    for root in (project_root(), base):
+        if root is None:
+            continue
+        try:
+            return p.resolve().relative_to(Path(root).resolve()).as_posix()
+        except ValueError:
+            continue
+    return p.name
+
+
 def format_value(value: Any) -> str:
-    """A parameter value as plain text (JSON for containers and booleans)."""
+    """A parameter value as plain text: a mapping as "key: value; …" (None as "default", e.g. the
+    run settings), anything else but a string as JSON."""
     if isinstance(value, str):
         return value
+    if isinstance(value, dict):
+        return "; ".join(f"{k}: {'default' if v is None else format_value(v)}" for k, v in value.items())
     try:
         return json.dumps(value, ensure_ascii=False, default=str)
     except (TypeError, ValueError):
@@ -81,7 +104,7 @@ def header_html(h: ReportHeader) -> str:
                      f"<pre>{_esc(h.error_type or 'Error')}: {_esc(h.error_message)}</pre></div>")
     rows = []
     if h.dataset is not None:
-        ds = f"<code>{_esc(h.dataset)}</code>"
+        ds = f"<code>{_esc(shown_path(h.dataset))}</code>"
         if h.dataset_title:
             ds = f"{_esc(h.dataset_title)} ({ds})"
         rows.append(f"<tr><th>Dataset</th><td>{ds}</td></tr>")
