@@ -420,4 +420,4 @@ if __name__ == "__main__":   # a few shapes by hand: python tests/data_shapes.py
             shutil.rmtree(_out / _name)
         _run = run_shape(_name, _out, _base)
         for _rep, _o in _run["reports"].items():
-            print(f"{_name:28s} {_rep:18s} {_o['status']:8s} {(_o['error_message'] or '')[:110]}")
+            print(f"{_name:28s} {_rep:18s} {_o['status']:8s} {_o['seconds']:6.1f}s {(_o['error_message'] or '')[:110]}")
