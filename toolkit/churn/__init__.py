@@ -11,7 +11,7 @@
 * :mod:`~toolkit.churn.reasons`    churn-reason Pareto, by group, satisfaction before leaving
 * :mod:`~toolkit.churn.plots`      the report's figures
 """
-from toolkit.churn.design import Design
+from toolkit.churn.design import Design, top_levels
 from toolkit.churn.evaluation import (CVResult, calibration_table, classification_metrics, cross_validate,
                                       gains_table)
 from toolkit.churn.features import DEFAULT_EXCLUDE, build_features, discover_attributes, is_engineered
@@ -23,7 +23,7 @@ from toolkit.churn.rates import churn_rate, churn_rates_by_period, cohort_column
 from toolkit.churn.reasons import (has_reasons, reason_pareto, reasons_by, satisfaction_before_churn,
                                    satisfaction_trajectory)
 from toolkit.churn.survival import (CoxPH, KaplanMeierResult, LogRankResult, cox_data, kaplan_meier, km_groupings,
-                                   logrank, survival_frame, top_levels)
+                                   logrank, survival_frame)
 from toolkit.churn.warning import (customer_value, early_warning_list, suggest_action, targeting_comparison,
                                    targeting_curve, value_tiers)
 

@@ -33,9 +33,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from toolkit.churn.design import as_text
+from toolkit.churn.design import as_text, top_levels
 from toolkit.churn.labels import DAYS_PER_MONTH, customer_table, is_dated
-from toolkit.churn.survival import top_levels
 from toolkit.clv.base import BoundaryWarning
 from toolkit.clv.contractual import CohortRetention, ShiftedBetaGeometric, fit_cohorts, km_comparison
 

@@ -1,6 +1,9 @@
 """Design matrices for the churn models: numeric columns centred and put on readable units,
 categorical columns as indicator columns against a reference level, rare levels pooled, missing
 values made explicit, and redundant columns dropped so that the statsmodels fits stay identifiable.
+
+:func:`top_levels` (the most frequent levels kept, the rest pooled as ``(other)``) is the one pooling rule
+for groupings too: churn rates, Kaplan-Meier groups and sBG cohorts use it, so it lives here, below them.
 """
 from __future__ import annotations
 
@@ -29,6 +32,14 @@ def nice_unit(sd: float) -> float:
 def as_text(s: pd.Series) -> pd.Series:
     """Categorical values as plain strings, missing as ``(missing)``."""
     return s.astype("object").where(s.notna(), MISSING).astype(str)
+
+
+def top_levels(values: pd.Series, max_groups: int = 8, min_count: int = 1) -> pd.Series:
+    """Keep the ``max_groups`` most frequent values (with at least ``min_count`` rows); pool the rest."""
+    txt = as_text(values)
+    counts = txt.value_counts()
+    kept = [v for v in counts.index[:max_groups] if counts[v] >= min_count]
+    return txt.where(txt.isin(kept), OTHER)
 
 
 class Design:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from toolkit.churn.design import top_levels
+
 _MONTHS = {"M": 1, "Q": 3, "Y": 12}
 _FREQ_NAMES = {"M": "month", "Q": "quarter", "Y": "year"}
 
@@ -46,8 +48,6 @@ def churn_rate(labels: pd.DataFrame, by: str | list[str] | None = None, start: o
     keys = [by] if isinstance(by, str) else list(by or [])
     dated, as_of = labels.attrs.get("dated", True), labels.attrs.get("as_of")
     if max_groups and keys:
-        from toolkit.churn.survival import top_levels
-
         labels = labels.assign(**{k: top_levels(labels[k], max_groups) for k in keys})
     if dated:
         as_of = pd.Timestamp(as_of)

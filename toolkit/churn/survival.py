@@ -19,7 +19,7 @@ from statsmodels.duration.survfunc import SurvfuncRight, survdiff
 from statsmodels.iolib.summary2 import Summary
 
 from toolkit.data.errors import InsufficientDataError
-from toolkit.churn.design import OTHER, Design, as_text
+from toolkit.churn.design import OTHER, Design, as_text, top_levels
 from toolkit.churn.features import DEFAULT_EXCLUDE, discover_attributes
 from toolkit.churn.labels import customer_table
 
@@ -32,14 +32,6 @@ def survival_frame(labels: pd.DataFrame) -> pd.DataFrame:
     frame["event"] = frame["churned"].astype(int)
     frame.attrs.update(labels.attrs)
     return frame
-
-
-def top_levels(values: pd.Series, max_groups: int = 8, min_count: int = 1) -> pd.Series:
-    """Keep the ``max_groups`` most frequent values (with at least ``min_count`` rows); pool the rest."""
-    txt = as_text(values)
-    counts = txt.value_counts()
-    kept = [v for v in counts.index[:max_groups] if counts[v] >= min_count]
-    return txt.where(txt.isin(kept), OTHER)
 
 
 @dataclass
