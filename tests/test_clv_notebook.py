@@ -10,7 +10,8 @@ import pytest
 
 from toolkit.clv import BetaGeo, ParetoNBD, rfm_summary, simulate_transactions
 from toolkit.clv import holdout as ho
-from toolkit.clv import report as cr
+from toolkit.clv.occasions import purchase_occasions
+from toolkit.clv.valuation import customer_value
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "notebooks" / "03_clv.ipynb"
@@ -92,7 +93,7 @@ def test_purchase_occasions_drop_return_only_days():
     tx = pd.DataFrame({"customer_id": ["a", "a", "a", "b", "b"],
                        "date": pd.to_datetime(["2024-01-01", "2024-01-01", "2024-02-01", "2024-01-05", "2024-01-09"]),
                        "amount": [50.0, -10.0, -20.0, 0.0, 30.0]})
-    log = cr.purchase_occasions(tx)
+    log = purchase_occasions(tx)
     assert log.return_rows == 2 and log.return_only_days == 1 and log.return_only_value == -20.0
     assert len(log.transactions) == 4 and log.net_value == 70.0       # 50 - 10 + 0 + 30
     assert log.returns_share == pytest.approx(20 / 70)
@@ -104,13 +105,13 @@ def test_customer_value_matches_the_library_clv(fitted):
 
     rfm, models = fitted
     gg = GammaGamma(nonpositive="drop").fit(rfm)
-    tab = cr.customer_value(rfm, models["BG/NBD"], gg, horizon=12, discount_rate=0.10, margin=0.3)
+    tab = customer_value(rfm, models["BG/NBD"], gg, horizon=12, discount_rate=0.10, margin=0.3)
     lib = customer_lifetime_value(models["BG/NBD"], gg, rfm, horizon=12, discount_rate=period_rate(0.10, "M"),
                                   margin=0.3, time_unit="M")
     np.testing.assert_allclose(tab["clv"].to_numpy(), lib.to_numpy(), rtol=1e-10)
     np.testing.assert_allclose(tab["prob_alive"], models["BG/NBD"].prob_alive(rfm))
     churned = pd.Series(True, index=rfm.index[:5])
-    gone = cr.customer_value(rfm, models["BG/NBD"], gg, churned=churned)
+    gone = customer_value(rfm, models["BG/NBD"], gg, churned=churned)
     assert (gone["clv"].iloc[:5] == 0).all() and gone["explicitly_churned"].sum() == 5
 
 
@@ -128,7 +129,7 @@ def _buyers(spec) -> int:
     from toolkit.data import load_dataset
 
     ds = load_dataset(spec, tables=["transactions"])
-    return cr.purchase_occasions(ds.transactions).transactions["customer_id"].nunique()
+    return purchase_occasions(ds.transactions).transactions["customer_id"].nunique()
 
 
 def _check_common(tmp_path, metrics, n_buyers, pseudonymised=True):

@@ -1,4 +1,5 @@
-"""The glue behind the CLV report's interval and covariate sections, and the notebook with them."""
+"""Intervals on the CLV table (toolkit.clv.value_intervals) and the effects of customer attributes
+(toolkit.clv.attribute_effects) on the small demo, and the CLV notebook's sections built on them."""
 from __future__ import annotations
 
 import json
@@ -8,10 +9,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from toolkit.clv import attribute_effects as ae
 from toolkit.clv import holdout as ho
-from toolkit.clv import report as cr
-from toolkit.clv import report_extras as rx
 from toolkit.clv import rfm_summary
+from toolkit.clv.fitting import fit_models, fit_spend_model
+from toolkit.clv.occasions import first_purchase_amount, purchase_occasions
+from toolkit.clv.valuation import customer_value, explicit_churn
+from toolkit.clv.value_intervals import value_intervals
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "notebooks" / "03_clv.ipynb"
@@ -22,40 +26,47 @@ def demo(small_demo_spec):
     from toolkit.data import load_dataset
 
     ds = load_dataset(small_demo_spec)
-    tx = cr.purchase_occasions(ds.transactions).transactions
+    tx = purchase_occasions(ds.transactions).transactions
     obs = pd.Timestamp(ds.as_of).normalize()
     cal = ho.default_calibration_end(pd.to_datetime(tx["date"]).min().normalize(), obs)
     return ds, tx, obs, rfm_summary(tx, obs, cal, "W"), rfm_summary(tx, obs, None, "W")
 
 
-def test_covariate_glue_on_the_small_demo(demo):
+def test_attribute_effects_on_the_small_demo(demo):
     ds, _, _, rfm_cal, _ = demo
-    assert rx.covariate_columns(None) == []
-    assert rx.covariate_columns(ds.customers) == ["region", "customer_type", "acquisition_channel"]
+    assert ae.covariate_columns(None) == []
+    assert ae.covariate_columns(ds.customers) == ["region", "customer_type", "acquisition_channel"]
     customers = ds.customers.copy()
     customers.loc[customers.index[:3], "region"] = np.nan            # customers without attributes are dropped
-    kept, attrs, dropped = rx.attach_attributes(rfm_cal, customers, ["region", "customer_type"])
+    kept, attrs, dropped = ae.attach_attributes(rfm_cal, customers, ["region", "customer_type"])
     missing = int(rfm_cal.index.isin(customers.loc[customers["region"].isna(), "customer_id"]).sum())
     assert dropped == missing and len(kept) == len(rfm_cal) - missing and attrs.index.equals(kept.index)
     assert kept.attrs.get("time_unit") == rfm_cal.attrs.get("time_unit")
 
-    rep = rx.covariate_report(rfm_cal, ds.customers)
-    assert rep.applicable and not rep.failures and rep.n_used == len(rfm_cal) and rep.n_dropped == 0
-    tab = rep.published().set_index(["process", "term"])
+    effects = ae.attribute_effects(rfm_cal, ds.customers)
+    assert effects.applicable and not effects.failures and effects.n_used == len(rfm_cal) and effects.n_dropped == 0
+    # each model's reference is the most common level among the customers it is fitted on: all of them for
+    # BG/NBD, the repeat customers with a positive mean spend for Gamma-Gamma
+    attrs = ds.customers.set_index("customer_id").reindex(rfm_cal.index)
+    spenders = (rfm_cal["frequency"] > 0) & (rfm_cal["monetary_value"] > 0)
+    cols = ["region", "customer_type", "acquisition_channel"]
+    assert effects.references == {"BG/NBD": {c: attrs[c].value_counts().idxmax() for c in cols},
+                                  "Gamma-Gamma": {c: attrs.loc[spenders, c].value_counts().idxmax() for c in cols}}
+    tab = effects.effects.set_index(["process", "term"])
     ent = tab.loc[("purchase", "customer_type[enterprise]")]
     assert ent.multiplier > 1 and ent.ci_lower > 1 and ent.reference == "individual"
     assert {"dropout", "spend"} <= set(tab.index.get_level_values("process"))
-    assert tab["sentence"].str.len().gt(20).all() and not rep.published().attrs
-    assert not rx.covariate_report(rfm_cal, ds.customers[["customer_id"]]).applicable
+    assert tab["sentence"].str.len().gt(20).all()
+    assert not ae.attribute_effects(rfm_cal, ds.customers[["customer_id"]]).applicable
 
 
-def test_interval_glue_on_the_small_demo(demo):
+def test_value_intervals_on_the_small_demo(demo):
     ds, tx, obs, _, rfm = demo
-    final = cr.fit_models(rfm, ["BG/NBD"])[0]["BG/NBD"]
-    gg = cr.fit_spend_model(rfm)
-    table = cr.customer_value(rfm, final, gg, horizon=12, discount_rate=0.1, margin=0.3,
-                              churned=cr.explicit_churn(ds.customers, obs), first_amount=cr.first_purchase_amount(tx, obs))
-    vi = rx.value_intervals(final, rfm, gg, table, horizon=12, discount_rate=0.1, n_draws=150, seed=1)
+    final = fit_models(rfm, ["BG/NBD"])[0]["BG/NBD"]
+    gg = fit_spend_model(rfm)
+    table = customer_value(rfm, final, gg, horizon=12, discount_rate=0.1, margin=0.3,
+                           churned=explicit_churn(ds.customers, obs), first_amount=first_purchase_amount(tx, obs))
+    vi = value_intervals(final, rfm, gg, table, horizon=12, discount_rate=0.1, n_draws=150, seed=1)
     pop = vi.population.set_index("key")
     assert list(pop.index) == ["expected_purchases", "customers_alive", "total_clv"]
     assert (pop["lower"] <= pop["estimate"]).all() and (pop["estimate"] <= pop["upper"]).all()

@@ -1,4 +1,4 @@
-"""Figures of the CLV report, in the toolkit's one style (titled, axes labelled); each returns the figure."""
+"""Figures of CLV models and values, in the toolkit's one style (titled, axes labelled); each returns the figure."""
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
@@ -10,7 +10,7 @@ from toolkit.plotting import plot_lorenz as lorenz_figure
 
 __all__ = ["plot_tracking", "plot_by_frequency", "plot_prob_alive_heatmap", "plot_clv_distribution",
            "plot_reliability", "plot_lift", "plot_clv_by_band", "plot_cash_flows",
-           "plot_lorenz", "plot_value_by_group", "plot_recovery", "plot_errors",
+           "plot_lorenz", "plot_value_by_group", "plot_recovery", "plot_errors", "plot_interval_width",
            "prob_alive_matrix", "prob_alive_path", "plot_prob_alive_path"]
 
 _MODEL_COLORS = {"BG/NBD": PALETTE[1], "Pareto/NBD": PALETTE[2], "MBG/NBD": PALETTE[3]}
@@ -214,6 +214,16 @@ def plot_cash_flows(flows: pd.DataFrame, currency: str = "", unit_label: str = "
     for i, (name, g) in enumerate(flows.groupby("segment", sort=False)):
         ax.plot(g["period"], g["cumulative_discounted_margin"], marker=".", color=PALETTE[i % len(PALETTE)], label=name)
     ax.legend()
+    return fig
+
+
+def plot_interval_width(customers: pd.DataFrame, currency: str = "", level: float = 0.9):
+    """Scatter of each customer's CLV against the width of its interval (``clv``, ``clv_lower``,
+    ``clv_upper`` of :class:`toolkit.clv.value_intervals.ValueIntervals`)."""
+    width = customers["clv_upper"] - customers["clv_lower"]
+    fig, ax = new_figure(f"How uncertain is each customer's CLV? ({level:.0%} intervals)",
+                         f"CLV estimate ({currency})", f"width of the {level:.0%} interval ({currency})")
+    ax.scatter(customers["clv"], width, s=6, alpha=0.35)
     return fig
 
 

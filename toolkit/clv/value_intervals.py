@@ -1,31 +1,25 @@
-"""Glue for two sections of the CLV report (notebooks/03_clv.ipynb): how certain the values are
-(intervals from parameter uncertainty, :mod:`toolkit.clv.intervals`) and what drives purchasing,
-loyalty and spend (covariate models, :mod:`toolkit.clv.covariates`).
+"""Intervals for the CLV table from parameter uncertainty, on the table's own margins, returns and churn.
 
-The notebook only calls these functions and shows their tables; the selection of covariates,
-the merge onto the customers, the scaling of CLV intervals to the report's margins and the
-published tables are built here.
+:func:`value_intervals` draws parameter sets of the transaction and spend models
+(:func:`toolkit.clv.intervals.customer_intervals`) and scales each customer's bounds to the CLV
+table of :func:`toolkit.clv.valuation.customer_value` (:class:`ValueIntervals`: population totals
+and per-customer bounds). A flagged fit (at the parameter boundary or with a nearly singular
+Hessian) gets no intervals: :func:`intervals_withheld` says why.
 """
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
-from .base import BoundaryWarning, ConvergenceError
-from .covariates import BetaGeoCovariates, GammaGammaCovariates
+from .base import WITHHELD, fit_flag
 from .intervals import IntervalResult, customer_intervals
 from .units import period_rate
 
-__all__ = ["COVARIATE_CANDIDATES", "CovariateReport", "ValueIntervals", "attach_attributes", "covariate_columns",
-           "covariate_report", "plot_interval_width", "value_intervals"]
-
-COVARIATE_CANDIDATES = ("region", "customer_type", "acquisition_channel")
+__all__ = ["ValueIntervals", "intervals_withheld", "value_intervals"]
 
 
-# ----------------------------------------------------------------------------------- intervals
 @dataclass
 class ValueIntervals:
     """Intervals shaped for the report.
@@ -76,7 +70,7 @@ class _UnitSpend:
 def value_intervals(model, rfm: pd.DataFrame, spend_model, table: pd.DataFrame, *, horizon: int = 12,
                     discount_rate: float = 0.10, clv_method: str = "horizon", currency: str = "currency units",
                     level: float = 0.9, n_draws: int = 300, seed: int = 0) -> ValueIntervals:
-    """Intervals for the report's CLV table ``table`` (from :func:`toolkit.clv.report.customer_value`).
+    """Intervals for the report's CLV table ``table`` (from :func:`toolkit.clv.valuation.customer_value`).
 
     ``model``: the fitted transaction model (BG/NBD, MBG/NBD or Pareto/NBD), ``spend_model`` the
     Gamma-Gamma fit, ``rfm`` the summary the table was computed from; ``discount_rate`` is yearly.
@@ -90,10 +84,8 @@ def value_intervals(model, rfm: pd.DataFrame, spend_model, table: pd.DataFrame, 
     factor is one number per group, otherwise an approximation (said in ``notes``). With
     ``clv_method="dert"`` only purchases and P(alive) get intervals. A flagged fit (at the parameter
     boundary or with a nearly singular Hessian, :func:`toolkit.clv.base.fit_flag`) gets none: ValueError
-    with the reason (:func:`toolkit.clv.report.intervals_withheld`).
+    with the reason (:func:`intervals_withheld`).
     """
-    from .report import intervals_withheld
-
     withheld = intervals_withheld(getattr(model, "model_name", type(model).__name__), model, spend_model)
     if withheld:
         raise ValueError(withheld)
@@ -170,114 +162,21 @@ def value_intervals(model, rfm: pd.DataFrame, spend_model, table: pd.DataFrame, 
     return ValueIntervals(pop, cust, level, n_draws, first, with_clv, notes)
 
 
-def plot_interval_width(customers: pd.DataFrame, currency: str, level: float = 0.9):
-    """Scatter of each customer's CLV against the width of its interval."""
-    from toolkit.plotting import new_figure
 
-    width = customers["clv_upper"] - customers["clv_lower"]
-    fig, ax = new_figure(f"How uncertain is each customer's CLV? ({level:.0%} intervals)",
-                         f"CLV estimate ({currency})", f"width of the {level:.0%} interval ({currency})")
-    ax.scatter(customers["clv"], width, s=6, alpha=0.35)
-    return fig, ax
+def _where(reason: str) -> str:
+    """The flag's reason without the trailing ": intervals withheld" (e.g. "at the no-dropout boundary")."""
+    return reason[: -len(": " + WITHHELD)] if reason.endswith(": " + WITHHELD) else reason
 
 
-# ----------------------------------------------------------------------------------- covariates
-def covariate_columns(customers: pd.DataFrame | None, candidates=COVARIATE_CANDIDATES,
-                      min_levels: int = 2) -> list[str]:
-    """The candidate attribute columns present in ``customers`` with at least ``min_levels`` levels."""
-    if customers is None:
-        return []
-    return [c for c in candidates if c in customers.columns and customers[c].dropna().nunique() >= min_levels]
 
 
-def attach_attributes(rfm: pd.DataFrame, customers: pd.DataFrame, columns: list[str]) -> tuple[pd.DataFrame,
-                                                                                                pd.DataFrame, int]:
-    """The customers of ``rfm`` (indexed by customer id) that have every attribute in ``columns``.
-
-    Returns (rfm rows kept, their attributes indexed like them, number of customers dropped).
-    """
-    attrs = customers.drop_duplicates("customer_id").set_index("customer_id")[columns] \
-        if "customer_id" in customers.columns else customers[columns]
-    attrs = attrs.reindex(rfm.index)
-    keep = attrs.notna().all(axis=1).to_numpy()
-    kept = rfm.loc[keep].copy()
-    kept.attrs = dict(rfm.attrs)
-    return kept, attrs.loc[keep], int((~keep).sum())
-
-
-@dataclass
-class CovariateReport:
-    """What the covariate section shows. ``applicable`` False when no attribute has two levels."""
-
-    applicable: bool
-    columns: list[str] = field(default_factory=list)
-    n_used: int = 0
-    n_dropped: int = 0
-    effects: pd.DataFrame | None = None
-    failures: dict[str, str] = field(default_factory=dict)
-    warnings: dict[str, str] = field(default_factory=dict)
-    references: dict[str, object] = field(default_factory=dict)
-
-    def table(self) -> pd.DataFrame | None:
-        """The multiplier table for display: process, covariate, level, reference, multiplier, CI, p."""
-        if self.effects is None:
-            return None
-        return self.effects[["process", "covariate", "level", "reference", "multiplier", "ci_lower", "ci_upper",
-                             "p_value"]].copy()
-
-    def published(self) -> pd.DataFrame | None:
-        """The table published as ``clv_covariate_effects`` (plain columns, no pandas attrs)."""
-        if self.effects is None:
-            return None
-        out = self.effects.copy()
-        for c in ("covariate", "term", "process", "sentence"):
-            out[c] = out[c].astype(str)
-        out["level"] = out["level"].astype(str)
-        out["reference"] = out["reference"].astype(str)
-        out.attrs = {}
-        return out
-
-
-def _fit(model, *args):
-    """Fit, turning a ConvergenceError / ValueError into a message and recording BoundaryWarnings."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", BoundaryWarning)
-        try:
-            model.fit(*args)
-        except (ConvergenceError, ValueError, np.linalg.LinAlgError, FloatingPointError) as exc:
-            return None, str(exc), None
-    boundary = [str(w.message) for w in caught if issubclass(w.category, BoundaryWarning)]
-    return model, None, "; ".join(boundary) or None
-
-
-def covariate_report(rfm: pd.DataFrame, customers: pd.DataFrame | None, level: float = 0.95,
-                     candidates=COVARIATE_CANDIDATES) -> CovariateReport:
-    """Fit BG/NBD with the attributes in purchase and dropout and Gamma-Gamma with them in spend.
-
-    ``rfm``: the calibration summary (indexed by customer id); ``customers``: the customer table.
-    Attributes with at least two levels among ``candidates`` are used; customers without all of them
-    are dropped. Fits that find no maximum are reported in ``failures``; fits during which a
-    parameter went to a limit are kept and noted in ``warnings``.
-    """
-    cols = covariate_columns(customers, candidates)
-    if not cols:
-        return CovariateReport(False)
-    data, attrs, dropped = attach_attributes(rfm, customers, cols)
-    rep = CovariateReport(True, cols, len(data), dropped)
-    fitted = []
-    for name, model in (("BG/NBD", BetaGeoCovariates(purchase=cols, dropout=cols)),
-                        ("Gamma-Gamma", GammaGammaCovariates(spend=cols))):
-        m, err, warn = _fit(model, data, attrs)
-        if err is not None:
-            rep.failures[name] = err
-            continue
-        if warn:
-            rep.warnings[name] = warn
-        fitted.append(m)
-        for design in m.designs_.values():
-            rep.references.update(design.references_)
-    if fitted:
-        from .covariates import covariate_effects
-
-        rep.effects = covariate_effects(*fitted, level=level)
-    return rep
+def intervals_withheld(name: str, model, spend_model=None) -> str:
+    """Why the CLV intervals are not computed ("" when both fits are regular): parameter draws from a
+    flagged fit would ignore the direction in which the likelihood is flat or bounded."""
+    parts = [f"the {name} fit is {_where(fit_flag(model)[1])}"] if fit_flag(model)[0] else []
+    if spend_model is not None and fit_flag(spend_model)[0]:
+        parts.append(f"the Gamma-Gamma fit is {_where(fit_flag(spend_model)[1])}")
+    if not parts:
+        return ""
+    return ("No intervals are given for the values: " + " and ".join(parts) + ". Intervals from parameter draws "
+            "would leave out the uncertainty along the boundary and look far more precise than the data allow.")
