@@ -121,12 +121,12 @@ def test_run_id_engine_and_a_run_id_collision(tmp_path, fake_data):
         "engine": None, "duckdb_threads": None, "duckdb_memory": "1GB"}
 
 
-def test_a_notebook_without_the_settings_parameter_still_runs_and_is_named(tmp_path, fake_data):
+def test_a_notebook_without_the_settings_parameter_is_refused_before_anything_runs(tmp_path, fake_data):
     cfg = _engine_pack(tmp_path, declares_settings=False)
     code, out, err = run_cli("run", "--config", str(cfg), "--run-id", "r2", "--engine", "pandas")
-    assert code == 0, out + err
-    assert "engine declare no 'settings' parameter" in out
-    assert json.loads((tmp_path / "out" / "r2" / "results" / "engine.metrics.json").read_text())["settings"] == "absent"
+    assert code == 2 and "unknown parameter(s) settings" in err
+    assert "the runner passes dataset, run_dir, privacy, settings to every notebook" in err
+    assert not (tmp_path / "out" / "r2").exists()
 
 
 def test_bad_run_id_and_engine_are_usage_errors(tmp_path, fake_data):

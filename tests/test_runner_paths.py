@@ -161,3 +161,12 @@ def test_pages_show_paths_relative_to_the_project_never_the_machines(tmp_path):
     index = index_html(manifest)
     assert "<code>data/tx.csv</code>" in index and "<code>demo_small.yaml</code>" in index
     assert str(tmp_path) not in index
+
+
+def test_the_header_states_the_run_settings_as_words():
+    from toolkit.runner.render import ReportHeader, header_html
+
+    page = header_html(ReportHeader(title="T", parameters={
+        "settings": {"engine": None, "duckdb_threads": 1, "duckdb_memory": "2GB"}, "k_range": [2, 3]}))
+    assert "engine: default; duckdb_threads: 1; duckdb_memory: 2GB" in page and "[2, 3]" in page
+    assert "null" not in page

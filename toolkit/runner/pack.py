@@ -18,7 +18,7 @@ from toolkit.runner.errors import RunnerError
 from toolkit.runner.execute import Job, run_jobs
 from toolkit.runner.index import write_index
 from toolkit.runner.manifest import environment, toolkit_version, write_json
-from toolkit.runner.params import check_parameters, notebook_parameters
+from toolkit.runner.params import check_parameters
 from toolkit.runner.rundir import check_run_id, create_tmp, finalize, new_run_id, point_latest, remove_stale
 
 
@@ -38,18 +38,12 @@ def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def takes_settings(report: ReportSpec) -> bool:
-    """Whether the report's notebook declares the ``settings`` parameter."""
-    return "settings" in notebook_parameters(report.notebook)
-
-
 def report_parameters(config: PackConfig, report: ReportSpec, run_dir: str) -> dict[str, Any]:
     """The papermill parameters a report gets: dataset, run_dir, privacy, the run's ``settings``
-    (engine, duckdb_threads, duckdb_memory) when its notebook declares them, then its own."""
-    params = {"dataset": config.dataset, "run_dir": run_dir, "privacy": config.privacy}
-    if takes_settings(report):
-        params["settings"] = config.settings.as_dict()
-    return {**params, **report.parameters}
+    (engine, duckdb_threads, duckdb_memory; a notebook that does not declare ``settings`` is refused
+    before anything runs), then its own."""
+    return {"dataset": config.dataset, "run_dir": run_dir, "privacy": config.privacy,
+            "settings": config.settings.as_dict(), **report.parameters}
 
 
 def check_pack(config: PackConfig, reports: list[ReportSpec]) -> None:
@@ -94,10 +88,6 @@ def run_pack(config: PackConfig, only: list[str] | None = None, run_id: str | No
     run_id, tmp = create_tmp(config.output_dir, run_id or new_run_id(started))
     if config.engine:   # every notebook gets it in its ``settings`` parameter
         echo(f"engine: {config.engine}")
-    unset = [r.name for r in reports if not takes_settings(r)]
-    if unset:
-        echo(f"note: {', '.join(unset)} declare no 'settings' parameter: they run with their dataset spec's "
-             "engine and DuckDB's defaults, not this run's settings")
     try:
         return _run_in(tmp, config, reports, only, run_id, started, inputs, title, echo)
     except BaseException:
