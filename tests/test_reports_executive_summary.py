@@ -287,6 +287,10 @@ def test_headline_figures_of_every_other_report(run, spec):
     assert sec.value.to_dict("records") == [
         {"report": "churn", "result": "churn", "figure": "dataset", "value": "tiny"},
         {"report": "churn", "result": "churn", "figure": "rates.East", "value": "0.25"}]
+    RunResults(run, notebook="churn").metrics("churn", {"dataset": "tiny", **{f"f{i}": i for i in range(14)}})
+    last = es.headline_figures(rep).value.iloc[-1].to_dict()
+    assert last == {"report": "churn", "result": "churn", "figure": "…",
+                    "value": "3 more figures in the run's results (churn)"}       # 12 shown; no file name
 
 
 def test_publish_records_what_the_summary_covered(run, spec):

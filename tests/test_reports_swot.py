@@ -195,7 +195,9 @@ def test_the_summary_sentence_names_where_risks_and_strengths_concentrate(tmp_pa
     assert sec.sentences == ["**2** weaknesses and threats, most of them in **East**; **2** strengths and "
                              "opportunities, most in **West** and **East**."]     # a tie names both, in the items' order
     table = sec.tables[0]
-    assert "evidence" not in table.frame.columns and table.max_rows == 60 and not table.index
+    # the figures only (the grids show statements and actions): narrow enough for a 1280 px page
+    assert list(table.frame.columns) == ["region", "quadrant", "title", "metric", "value", "reference", "test", "p_adj"]
+    assert table.max_rows == 60 and not table.index and "statements, actions and evidence" in table.caption
     strengths = pd.concat([ITEMS.loc[ITEMS["quadrant"] == "Strength"],
                            pd.DataFrame([_item("East", "Opportunity", "Norvex dearer")], columns=ITEM_COLUMNS)])
     sec = report.items(_rep(tmp_path), _result(strengths))

@@ -30,6 +30,8 @@ from toolkit.swot.rules import Rule
 
 MARKET_UNITS = {"market_share": "share of the market", "price_index": "competitor price / ours (1 = parity)",
                 "growth": "yearly revenue growth"}
+#: The columns of the item table a reader sees (the grids above show statements and actions).
+ITEM_FIGURES = ("region", "quadrant", "title", "metric", "value", "reference", "test", "p_adj")
 #: The upstream tables the rules read beside the scorecard (missing ones: their rules are skipped).
 UPSTREAM = ("clv_by_region", "cox_hazard_ratios")
 
@@ -156,7 +158,8 @@ def items(rep: ReportContext, res: SwotResult) -> Section[pd.DataFrame]:
     risks, strengths = res.items.loc[q.isin(["Weakness", "Threat"])], res.items.loc[q.isin(["Strength", "Opportunity"])]
     sec.text(f"**{len(risks)}** weaknesses and threats, most of them in {_most(risks)}; **{len(strengths)}** "
              f"strengths and opportunities, most in {_most(strengths)}.")
-    sec.table(res.items.drop(columns=["evidence"]), "SWOT items (machine-readable table `swot_items`)",
+    sec.table(res.items[list(ITEM_FIGURES)], "The figure behind each SWOT item (the published table `swot_items` "
+              "adds the statements, actions and evidence)",
               units={"value / reference": "unit of the metric", "p_adj": "adjusted p of the scorecard / evidence"},
               index=False, max_rows=60, precision=3)
     return sec

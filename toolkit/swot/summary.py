@@ -48,7 +48,7 @@ def headline_figures(run_dir, max_per_report: int = 12, exclude: tuple[str, ...]
         for i, (k, v) in enumerate(flat.items()):
             if i >= max_per_report:
                 rows.append({"report": report, "result": name, "figure": "…",
-                             "value": f"{len(flat) - max_per_report} more in {name}.metrics.json"})
+                             "value": f"{len(flat) - max_per_report} more figures in the run's results ({name})"})
                 break
             rows.append({"report": report, "result": name, "figure": k,
                          "value": f"{v:,.4g}" if isinstance(v, float) else str(v)})
