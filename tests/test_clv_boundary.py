@@ -16,7 +16,9 @@ import pytest
 from toolkit.clv import BetaGeo, GammaGamma, ModifiedBetaGeo, ParetoNBD, rfm_summary, simulate_bgnbd
 from toolkit.clv import scorecard as sc
 from toolkit.clv.base import WITHHELD, _dedupe, fit_flag, unique_rows
-from toolkit.clv.report import expected_spend
+from toolkit.clv.fitting import model_comparison, parameter_table
+from toolkit.clv.valuation import TOO_FEW, expected_spend, value_by_group
+from toolkit.clv.value_intervals import intervals_withheld
 
 NO_DROPOUT = f"at the no-dropout boundary: {WITHHELD}"
 
@@ -212,13 +214,13 @@ def test_scorecard_prefers_a_regular_fit_among_equally_good_ones():
 
 # ------------------------------------------------------------------------------ report wording
 def test_report_tables_and_sentences_for_flagged_fits(no_dropout_fits):
-    from toolkit.clv import report as cr
+    from toolkit.reports.clv import wording as cr
 
-    params = cr.parameter_table(no_dropout_fits)
+    params = parameter_table(no_dropout_fits)
     assert params[["std_err", "ci_lower", "ci_upper"]].isna().all().all()
     bg = params.loc[params["model"] == "BG/NBD"]
     assert (bg["interval_note"] == NO_DROPOUT).all()
-    comp = cr.model_comparison(no_dropout_fits)
+    comp = model_comparison(no_dropout_fits)
     assert (comp["fit_flag"] == "boundary").all()
     sentences = cr.flag_sentences(no_dropout_fits)
     assert len(sentences) == 3
@@ -232,14 +234,14 @@ def test_report_tables_and_sentences_for_flagged_fits(no_dropout_fits):
     pa = pd.Series(no_dropout_fits["BG/NBD"].prob_alive(no_dropout_rfm()))
     assert pa.mean() > 0.999                                   # 1 by construction at the boundary
     assert "P(alive) is 1 by construction" in cr.prob_alive_sentence(no_dropout_fits["BG/NBD"], pa)
-    withheld = cr.intervals_withheld("BG/NBD", no_dropout_fits["BG/NBD"])
+    withheld = intervals_withheld("BG/NBD", no_dropout_fits["BG/NBD"])
     assert withheld.startswith("No intervals are given for the values: the BG/NBD fit is at the no-dropout boundary. ")
     assert cr.alive_caveat(no_dropout_fits["BG/NBD"]) == " (1 by construction: the fit is at the no-dropout boundary)"
     assert "interval_note" in cr.without_empty_notes(params).columns
 
 
 def test_value_intervals_refuse_a_flagged_fit(no_dropout_fits):
-    from toolkit.clv.report_extras import value_intervals
+    from toolkit.clv.value_intervals import value_intervals
 
     rfm = no_dropout_rfm(200)
     with pytest.raises(ValueError, match="No intervals are given for the values: the BG/NBD fit is at the no-dropout"):
@@ -247,23 +249,23 @@ def test_value_intervals_refuse_a_flagged_fit(no_dropout_fits):
 
 
 def test_report_sentences_for_regular_fits():
-    from toolkit.clv import report as cr
+    from toolkit.reports.clv import wording as cr
 
     m = _fit(BetaGeo, simulate_bgnbd(1500, 0.5, 5.0, 0.9, 3.0, T=52.0, seed=4))
     models = {"BG/NBD": m}
     assert cr.flag_sentences(models) == [] and cr.final_fit_note("BG/NBD", m) == ""
-    assert cr.intervals_withheld("BG/NBD", m) == ""
-    assert (cr.parameter_table(models)["interval_note"] == "").all() and cr.alive_caveat(m) == ""
-    assert list(cr.without_empty_notes(cr.parameter_table(models)).columns) == [
+    assert intervals_withheld("BG/NBD", m) == ""
+    assert (parameter_table(models)["interval_note"] == "").all() and cr.alive_caveat(m) == ""
+    assert list(cr.without_empty_notes(parameter_table(models)).columns) == [
         "model", "parameter", "estimate", "std_err", "ci_lower", "ci_upper"]
-    assert "flagged" not in cr.bic_sentence(cr.model_comparison(models))
+    assert "flagged" not in cr.bic_sentence(model_comparison(models))
     pa = pd.Series([0.2, 0.9, 0.6, 0.4])
-    assert cr.prob_alive_sentence(m, pa) == ("Mean P(alive) across customers: 0.53; 2 customers (50.0%) are more "
+    assert cr.prob_alive_sentence(m, pa) == ("Mean P(alive) across customers: 52.5%; 2 customers (50.0%) are more "
                                              "likely gone than active (P(alive) below 0.5).")
 
 
 def test_bic_sentence_says_when_log_likelihoods_tie():
-    from toolkit.clv import report as cr
+    from toolkit.reports.clv import wording as cr
 
     comp = pd.DataFrame({"model": ["A", "B"], "log_likelihood": [-100.0, -100.3], "bic": [210.0, 210.6],
                          "delta_bic": [0.0, 0.6], "fit_note": ["", ""]})
@@ -284,12 +286,12 @@ def _groups(sizes: dict[str, int], means: dict[str, float]) -> pd.DataFrame:
 
 
 def test_small_groups_are_never_ranked_first_or_last():
-    from toolkit.clv import report as cr
+    from toolkit.reports.clv import wording as cr
 
     table, groups = _groups({"Tiny": 4, "North": 40, "South": 35, "Mini": 2},
                             {"Tiny": 900.0, "North": 300.0, "South": 200.0, "Mini": 1.0})
-    by = cr.value_by_group(table, groups, None, "region", min_group_size=30)
-    assert dict(zip(by["region"], by["note"])) == {"Tiny": cr.TOO_FEW, "North": "", "South": "", "Mini": cr.TOO_FEW}
+    by = value_by_group(table, groups, None, "region", min_group_size=30)
+    assert dict(zip(by["region"], by["note"])) == {"Tiny": TOO_FEW, "North": "", "South": "", "Mini": TOO_FEW}
     text = cr.group_ranking_sentence(by, "region", "EUR", 30)
     assert text == ("Mean CLV is highest in North (300 EUR) and lowest in South (200 EUR) among the regions with at "
                     "least 30 customers. 2 groups have fewer than 30 customers (Tiny (4), Mini (2)): shown as too few "
@@ -298,14 +300,14 @@ def test_small_groups_are_never_ranked_first_or_last():
     assert cr.group_ranking_sentence(by, "region", "EUR", 1).startswith("Mean CLV is highest in Tiny (900 EUR) and "
                                                                         "lowest in Mini (1 EUR).")
     assert cr.top_group_sentence(by, "region", "EUR", 30).startswith("North customers hold ")
-    assert "note" not in cr.value_by_group(table, groups, None, "region").columns
+    assert "note" not in value_by_group(table, groups, None, "region").columns
 
 
 def test_group_ranking_with_fewer_than_two_large_groups():
-    from toolkit.clv import report as cr
+    from toolkit.reports.clv import wording as cr
 
     table, groups = _groups({"A": 31, "B": 5}, {"A": 10.0, "B": 50.0})
-    by = cr.value_by_group(table, groups, None, "customer_type", min_group_size=30)
+    by = value_by_group(table, groups, None, "customer_type", min_group_size=30)
     assert cr.group_ranking_sentence(by, "customer_type", "EUR", 30) == (
         "Mean CLV is not ranked by customer type: only A has 30 or more customers. 1 group has fewer than 30 "
         "customers (B (5)): shown as too few customers and not ranked.")
@@ -314,11 +316,11 @@ def test_group_ranking_with_fewer_than_two_large_groups():
 
 
 def test_cac_sentence_leaves_small_regions_out():
-    from toolkit.clv import report as cr
+    from toolkit.reports.clv import wording as cr
 
     table, groups = _groups({"North": 40, "South": 35, "Tiny": 3}, {"North": 300.0, "South": 100.0, "Tiny": 5.0})
     cac = pd.Series({"North": 150.0, "South": 125.0, "Tiny": 500.0})
-    by = cr.value_by_group(table, groups, cac, "region", min_group_size=30)
+    by = value_by_group(table, groups, cac, "region", min_group_size=30)
     assert cr.cac_sentence(by, 12, 30) == (
         "CAC is the acquisition spend per customer won over the whole period. Mean 12-month CLV / CAC ranges from "
         "0.80 to 2.00; in South the next 12 months of margin do not pay back what winning a customer costs "

@@ -16,7 +16,7 @@ import pytest
 from toolkit.clv import (BetaGeo, ConvergenceError, GammaGamma, ModifiedBetaGeo, ParetoNBD, rfm_summary,
                          simulate_bgnbd, simulate_transactions)
 from toolkit.clv.base import BoundaryWarning, as_rfm
-from toolkit.clv.report import purchase_occasions
+from toolkit.clv.occasions import purchase_occasions
 
 ROOT = Path(__file__).resolve().parents[1]
 TRANSACTION_MODELS = (BetaGeo, ParetoNBD)

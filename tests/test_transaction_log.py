@@ -23,7 +23,7 @@ from toolkit import churn as ch
 from toolkit.data import quality as dq
 from toolkit import segmentation as sg
 from toolkit.clv import BetaGeo, rfm_summary
-from toolkit.clv import report as cr
+from toolkit.clv import occasions as cr
 from toolkit.clv.business import formula_cltv
 from toolkit.clv.cashflow import customer_margin
 from toolkit.clv.holdout import tracking_series
@@ -420,8 +420,8 @@ def test_notebook_code_never_reads_the_rows_into_pandas(name, small_demo_spec, p
     matplotlib.use("Agg")
     loaded = []
 
-    def load_log_backed(spec, tables=None):
-        ds = loader.load_dataset(spec, tables)
+    def load_log_backed(spec, tables=None, **options):
+        ds = loader.load_dataset(spec, tables, **options)
         if ds.materialised and ds.has("transactions"):   # a loader that keeps the rows in pandas
             ds = log_backed(ds, _write_log(ds, tmp_path / f"log{len(loaded)}.parquet"))
         loaded.append(ds)
