@@ -339,7 +339,8 @@ def test_cadence_against_the_tier_policy_has_each_verdict(demo, tmp_path):
         assert t.loc[tier, "policy_ratio"] == pytest.approx(ratio)
         assert re.search(rf"- \*\*{tier}\*\* tier: [\d.]+ contacts per quarter against [\d.]+ by the policy "
                          rf"\(\d+%\): {verdict} (as )?(than )?the policy says", text), (tier, text)
-    assert "one contact every 30 days for tier high, 60 days for tier mid, 120 days for tier low and 90 days" in text
+    assert ("The policy: one contact every 30 days for tier high, 60 days for tier mid, 120 days for tier low and "
+            "90 days") in text
     assert rep.out.has("touchpoint_cadence") and rep.out.has("touchpoint_cadence_by_segment")
 
 

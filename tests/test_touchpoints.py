@@ -192,6 +192,18 @@ def test_channel_costs_multiply_contacts_by_the_configured_cost():
     assert t.loc["all channels", "total_cost"] == 110 and t.loc["all channels", "contacts"] == 3
 
 
+def test_cost_per_converted_customer_counts_the_contacts_whose_n_days_are_complete():
+    cu = pd.DataFrame({"customer_id": ["A", "B"], "region": "North",
+                       "acquisition_date": pd.to_datetime(["2025-01-01", "2025-01-01"])})
+    c = contacts([("A", "2025-03-01", "visit", "sales", None), ("B", "2025-04-01", "visit", "sales", None),
+                  ("B", "2025-12-20", "visit", "sales", None)])          # its 30 days are not over: not counted
+    b = hand_basis(c, {"A": ["2025-01-01", "2025-03-05"], "B": ["2025-01-01"]}, cu, conversion__bootstrap=0)
+    conv = tp.conversion_by_channel(b, 30)
+    t = tp.channel_costs(b.contacts_window, {"visit": 100.0}, conv, ("sales",))
+    assert t.loc["visit", "outbound_cost"] == 300 and t.loc["visit", "customers_converted"] == 1
+    assert t.loc["visit", "cost_per_converted_customer"] == 200      # the two complete contacts, one customer bought
+
+
 # ------------------------------------------------------------------------------------------- ground truth
 N_CUSTOMERS = 5000
 PARAMS = TouchpointParams(complaints_per_year=0.6)   # more complaints than the default, for a tighter hazard ratio

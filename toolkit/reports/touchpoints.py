@@ -576,10 +576,9 @@ def cadence(rep: ReportContext, b: TouchpointBasis) -> Section[pd.DataFrame | No
     policy = tp.policy_cadence(b.seg_config)
     every = [f"{d:.0f} days for tier {esc(k)}" for k, d in policy.items()]
     every = every[0] if len(every) == 1 else ", ".join(every[:-1]) + " and " + every[-1]
-    sec.text(f"The segmentation strategy (`config/segmentation.yaml`) sets one contact every {every}, scaled per RFM "
-             f"segment by its cadence factor. Counted are the outbound contacts "
-             f"({esc(', '.join(b.config.outbound_kinds))}) of the {_count(len(cust), 'customer')} active at the "
-             "as-of date, over the window or from their start.")
+    sec.text(f"The policy: one contact every {every}, scaled per RFM segment by its cadence factor. Counted are the "
+             f"outbound contacts ({esc(', '.join(b.config.outbound_kinds))}) of the {_count(len(cust), 'customer')} "
+             "active at the as-of date, over the window or from their start.")
     rep.out.table("touchpoint_cadence", t, description="Outbound contacts per customer per quarter against the tier "
                   "policy", units=CADENCE_UNITS)
     sec.table(t.rename_axis("value tier"), "Contact frequency against the tier policy", units=CADENCE_UNITS)

@@ -5,9 +5,9 @@ baseline, from the costs per contact of the touchpoint config (assumptions, in t
   and service contacts cost the team too).
 * ``outbound_cost``: the outbound contacts that could lead to a purchase (see
   :mod:`toolkit.touchpoints.conversion`).
-* ``cost_per_converted_customer``: outbound cost / customers with an outbound contact on the channel
-  followed by a purchase within N days. It credits the contacts with purchases that would have
-  happened anyway.
+* ``cost_per_converted_customer``: the cost of the outbound contacts whose N days ended by the as-of
+  date / customers with such a contact on the channel followed by a purchase within N days. It
+  credits the contacts with purchases that would have happened anyway.
 * ``cost_per_extra_purchase``: cost per contact / uplift (the share of contacts followed by a purchase
   above the baseline), only where the uplift's interval lies above zero: what one purchase the
   baseline does not explain costs.
@@ -39,7 +39,9 @@ def channel_costs(contacts: pd.DataFrame, costs: Mapping[str, float], conversion
     if conversion is not None:
         conv = conversion.table.reindex(chans)
         t["customers_converted"] = conv["customers_converted"].fillna(0).astype("int64")
-        t["cost_per_converted_customer"] = (t["outbound_cost"] / t["customers_converted"]).where(
+        # the contacts whose N days ended by the as-of date: those the converted customers are counted on
+        counted_cost = conv["contacts"].fillna(0) * unit
+        t["cost_per_converted_customer"] = (counted_cost / t["customers_converted"]).where(
             t["customers_converted"] > 0)
         # the uplift belongs to the contacts the conversion counted (window contacts with a complete N)
         up_ok = conv["uplift_lower"] > 0
@@ -54,7 +56,8 @@ def channel_costs(contacts: pd.DataFrame, costs: Mapping[str, float], conversion
     if conversion is not None:
         all_row = conversion.table.loc[ALL]
         total["customers_converted"] = int(all_row["customers_converted"])
-        total["cost_per_converted_customer"] = (total["outbound_cost"] / total["customers_converted"]
+        counted = float((conv["contacts"].fillna(0) * unit).sum())
+        total["cost_per_converted_customer"] = (counted / total["customers_converted"]
                                                 if total["customers_converted"] and priced.all() else np.nan)
         total["cost_per_extra_purchase"] = np.nan
     t.loc[ALL] = pd.Series(total)
