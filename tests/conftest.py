@@ -8,9 +8,6 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-# DuckDB on one thread, as the report runner sets it: parallel float sums differ between runs in
-# the last bits, which would make reruns (and invariance checks) differ by chance.
-os.environ.setdefault("CUSTKIT_DUCKDB_THREADS", "1")
 # Finished transaction logs are cached per test session, not in the project's outputs/cache.
 os.environ.setdefault("CUSTKIT_CACHE", tempfile.mkdtemp(prefix="custkit-test-cache-"))
 SHARED_DATA = Path(os.environ.get("CUSTKIT_SHARED_DATA", ROOT.parent / "shared" / "data"))

@@ -20,12 +20,13 @@ HEADER = "cust_id,invoice,invoice_date,net_amount,note\n"
 
 def _load(spec, monkeypatch, tmp_path, batch_rows=None, engine="duckdb", cache="cache"):
     monkeypatch.setenv("CUSTKIT_CACHE", str(tmp_path / cache))
-    monkeypatch.setenv("CUSTKIT_ENGINE", engine)
     if batch_rows:
         monkeypatch.setenv("CUSTKIT_BATCH_ROWS", str(batch_rows))
     else:
         monkeypatch.delenv("CUSTKIT_BATCH_ROWS", raising=False)
-    return load_dataset(spec)
+    ds = load_dataset(spec, engine=engine)
+    assert ds.engine == engine        # the engine asked for is the engine that ran
+    return ds
 
 
 def _same(a, b) -> None:

@@ -1,7 +1,6 @@
 """Same config, data and seed give identical numbers; exports are pseudonymised by default."""
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pandas as pd
@@ -13,20 +12,17 @@ from toolkit.results import RunResults
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_second_run_gives_identical_results(request, small_demo_spec, tmp_path, monkeypatch):
-    """Both runs pin DuckDB to one thread (parallel float sums differ in the last bits): the report workers read
-    ``CUSTKIT_DUCKDB_THREADS`` when they open their connection, so it is set here rather than left to the
-    default in conftest, which an environment variable overrides. The session's pack run serves as the first run
-    only if it ran under the same setting; otherwise this test makes its own."""
+def test_second_run_gives_identical_results(request, small_demo_spec, tmp_path):
+    """The pack config pins DuckDB to one thread (``duckdb_threads: 1``; parallel float sums differ in the last
+    bits), so the session's pack run is the first run and a second run must publish identical results."""
     from toolkit.runner import load_config, run_pack
 
-    pinned = os.environ.get("CUSTKIT_DUCKDB_THREADS") == "1"
-    monkeypatch.setenv("CUSTKIT_DUCKDB_THREADS", "1")
+    assert load_config(ROOT / "config" / "reports.yaml").settings.duckdb_threads == 1
     def run(folder: Path):
         cfg = load_config(ROOT / "config" / "reports.yaml", dataset=str(small_demo_spec), output_dir=str(folder))
         return run_pack(cfg, echo=lambda *a, **k: None)
 
-    first = request.getfixturevalue("demo_pack_run") if pinned else run(tmp_path / "first")
+    first = request.getfixturevalue("demo_pack_run")
     assert first.exit_code == 0
     second = run(tmp_path / "second")
     assert second.exit_code == 0

@@ -34,13 +34,6 @@ from toolkit.segmentation.migration import migration_from_dataset, segment_migra
 
 
 
-@pytest.fixture(scope="module", autouse=True)
-def duckdb_engine():
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("CUSTKIT_ENGINE", "duckdb")
-        yield
-
-
 @pytest.fixture(scope="module")
 def pandas_ds(project_root):
     """The demo with its transactions held in pandas."""
