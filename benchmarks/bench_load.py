@@ -25,11 +25,11 @@ ROOT = Path(__file__).resolve().parents[1]
 WHOLE = 10**12   # one batch: the whole log at once
 
 
-def child(spec: str) -> None:
+def child(spec: str, engine: str) -> None:
     from toolkit.data import load_dataset, prepare_dataset
     prepare_dataset(spec)   # generated demo data is not part of the measurement
     start = time.perf_counter()
-    ds = load_dataset(spec, tables=["transactions"])
+    ds = load_dataset(spec, tables=["transactions"], engine=engine)
     seconds = time.perf_counter() - start
     tables = ds.report.tables_frame().set_index("table")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024   # this process, DuckDB included
@@ -40,8 +40,9 @@ def child(spec: str) -> None:
 
 def measure(spec: str, engine: str, batch_rows: int) -> dict:
     with tempfile.TemporaryDirectory(prefix="bench-load-") as cache:
-        env = {**os.environ, "CUSTKIT_CACHE": cache, "CUSTKIT_ENGINE": engine, "CUSTKIT_BATCH_ROWS": str(batch_rows)}
-        proc = subprocess.run([sys.executable, __file__, "--child", spec], env=env, capture_output=True, text=True)
+        env = {**os.environ, "CUSTKIT_CACHE": cache, "CUSTKIT_BATCH_ROWS": str(batch_rows)}
+        proc = subprocess.run([sys.executable, __file__, "--child", spec, "--child-engine", engine], env=env,
+                              capture_output=True, text=True)
     if proc.returncode != 0:
         cause = [line for line in proc.stderr.splitlines() if "Error" in line][-1:] or proc.stderr.splitlines()[-1:]
         return {"error": " ".join(cause)[:200]}
@@ -56,9 +57,10 @@ def main() -> None:
     ap.add_argument("--batch-rows", type=int, default=500_000)
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "bench_load.json"))
     ap.add_argument("--child", help=argparse.SUPPRESS)
+    ap.add_argument("--child-engine", default="duckdb", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
-        return child(args.child)
+        return child(args.child, args.child_engine)
     rows = []
     for spec in args.specs:
         for engine in args.engines:

@@ -140,7 +140,7 @@ def generate(rows: int, seed: int, root: Path, threads: int) -> tuple[Path, dict
     import duckdb
     folder.mkdir(parents=True, exist_ok=True)
     customers = max(rows // 20, 1)
-    con = duckdb.connect(config={"memory_limit": os.environ.get("CUSTKIT_DUCKDB_MEMORY", "2GB"),
+    con = duckdb.connect(config={"memory_limit": "2GB",
                                  "preserve_insertion_order": False, "threads": threads})
     days = (dt.date.fromisoformat(END) - dt.date.fromisoformat(START)).days + 1
     t = time.perf_counter()
@@ -187,7 +187,8 @@ def npy_log(folder: Path) -> Path:
 
 
 # ------------------------------------------------------------------------------ toolkit child
-def toolkit_child(engine: str, folder: Path, repeat: int, result_dir: Path, spark_memory: str | None) -> dict:
+def toolkit_child(engine: str, folder: Path, repeat: int, result_dir: Path, spark_memory: str | None,
+                  duckdb_settings: dict | None = None) -> dict:
     sampler = TreeRss()
     import pandas as pd
     from toolkit.engine import as_day, collect, period_transaction_stats, rfm_frame, scan
@@ -203,7 +204,7 @@ def toolkit_child(engine: str, folder: Path, repeat: int, result_dir: Path, spar
         out["start_s"] = time.perf_counter() - t
     elif engine == "duckdb":
         from toolkit.engine import duckdb_connection
-        duckdb_connection()
+        duckdb_connection(duckdb_settings)   # the run settings, as a pack config passes them
         out["start_s"] = time.perf_counter() - t
     else:
         out["start_s"] = None
@@ -432,8 +433,7 @@ def main() -> None:
     ap.add_argument("--engines", nargs="+", default=list(ENGINES), choices=ENGINES)
     ap.add_argument("--repeat", type=int, default=2, help="runs per measurement; the best is reported")
     ap.add_argument("--threads", type=int, default=os.cpu_count(), help="DuckDB threads (default: all cores)")
-    ap.add_argument("--duckdb-memory", default=os.environ.get("CUSTKIT_DUCKDB_MEMORY", "2GB"),
-                    help="DuckDB memory limit (CUSTKIT_DUCKDB_MEMORY; it spills beyond it)")
+    ap.add_argument("--duckdb-memory", default="2GB", help="DuckDB memory limit (it spills beyond it)")
     ap.add_argument("--spark-memory", default=None, help="spark.driver.memory (default: the toolkit's, $CUSTKIT_SPARK_MEMORY or 4g)")
     ap.add_argument("--pandas-max", type=float, default=1e8, help="largest size run on the pandas engine")
     ap.add_argument("--lifetimes-max", type=float, default=1e7, help="largest size run with lifetimes")
@@ -452,7 +452,8 @@ def main() -> None:
             out = lifetimes_child(Path(args.folder), args.repeat, res_dir)
         else:
             sys.path.insert(0, str(ROOT))
-            out = toolkit_child(args.child, Path(args.folder), args.repeat, res_dir, args.spark_memory)
+            out = toolkit_child(args.child, Path(args.folder), args.repeat, res_dir, args.spark_memory,
+                                {"duckdb_threads": args.threads, "duckdb_memory": args.duckdb_memory})
         print(json.dumps(out))
         return
 
@@ -460,7 +461,7 @@ def main() -> None:
     engines = [e for e in ENGINES if e in args.engines]
     lt_python = ensure_lifetimes_venv() if "lifetimes" in engines and min(sizes) <= args.lifetimes_max else None
     data_root = Path(args.data)
-    env = dict(os.environ, CUSTKIT_DUCKDB_THREADS=str(args.threads), CUSTKIT_DUCKDB_MEMORY=args.duckdb_memory)
+    env = dict(os.environ)
     results, meta = [], {}
     pandas_fit = None
     for rows in sizes:
@@ -488,7 +489,8 @@ def main() -> None:
                     cmd = [str(lt_python), str(Path(__file__).resolve()), "--child", "lifetimes",
                            "--folder", str(npy_log(folder))]
                 else:
-                    cmd = [sys.executable, str(Path(__file__).resolve()), "--child", engine, "--folder", str(folder)]
+                    cmd = [sys.executable, str(Path(__file__).resolve()), "--child", engine, "--folder", str(folder),
+                           "--threads", str(args.threads), "--duckdb-memory", args.duckdb_memory]
                     if args.spark_memory:
                         cmd += ["--spark-memory", args.spark_memory]
                 cmd += ["--result-dir", str(res_dir), "--repeat", str(args.repeat)]
