@@ -1,12 +1,13 @@
 """Reports opened in a real headless browser (Debian chromium + chromedriver, driven by selenium).
 
 No console errors, every figure embedded and drawn, a table of contents, title/dataset/parameters
-shown, readable at 1280 px; a screenshot of each report is saved in the run folder. A dataset
+shown, readable at 1280 px (no table wider than the page, one title, no machine paths or Python reprs); a screenshot of each report is saved in the run folder. A dataset
 carrying <script> and <img onerror> payloads must execute nothing.
 """
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -71,7 +72,15 @@ def test_reports_render_cleanly_in_chromium(browser, demo_pack_run):
         assert all(src.startswith("data:image/") and w > 0 for src, w in images), f"{page.name}: {images[:3]}"
         width = browser.execute_script("return document.documentElement.scrollWidth;")
         assert width <= 1280, f"{page.name} needs {width}px at 1280px"
+        wide = browser.execute_script(
+            "return Array.from(document.querySelectorAll('table')).filter(t => t.scrollWidth > t.clientWidth + 1)"
+            ".map(t => (t.querySelector('caption') || {}).textContent || t.textContent.slice(0, 80));")
+        assert not wide, f"{page.name}: tables wider than the page (cut off at 1280 px): {wide}"
         text = browser.find_element("tag name", "body").text
+        leaks = re.findall(r"PosixPath\(|/work/|/tmp/|/home/|object at 0x|\.metrics\.json", text)
+        assert not leaks, f"{page.name} shows machine paths or Python reprs: {sorted(set(leaks))}"
+        titles = browser.find_elements("tag name", "h1")
+        assert len(titles) == 1, f"{page.name} shows {len(titles)} titles: {[t.text for t in titles]}"
         if page.name == "index.html":
             assert "Dataset" in text and browser.find_elements("css selector", "nav a")
         else:
