@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 
 from toolkit import churn as ch
+from toolkit import contract
 from toolkit.reports import churn as report
 from toolkit.reports.churn import contractual, how_many, who_leaves, why
 from toolkit.reports.churn.display import readable, share_text, with_shares
@@ -577,37 +578,40 @@ def test_drivers_show_odds_ratios_and_permutation_importance(demo_model):
     assert sec.value["auc_drop"].is_monotonic_decreasing
 
 
-def test_early_warning_ranks_by_value_at_risk_and_exports_the_list(demo_model):
+def test_value_at_risk_exports_every_score_and_names_the_top_region(demo_model):
     rep, basis, model = demo_model
     pred = model.value
-    sec = report.early_warning(rep, basis, pred, contact_budget=20, warning_list_size=50, horizon_days=90)
+    sec = report.value_at_risk(rep, basis, pred, warning_list_size=50, horizon_days=90)
     ew = sec.value
     value = ch.customer_value(rep.ds, as_of=basis.as_of).reindex(pred.scores.index).fillna(0.0)
-    total = float((pred.scores * value).sum())
-    top50 = (pred.scores * value).sort_values(ascending=False).iloc[:50].sum()
-    assert ew.total == pytest.approx(total) and len(ew.warning) == 50
-    assert sec.sentences == [
-        f"Value is {value.attrs['description']} (EUR). The {len(pred.scores):,} active customers carry **EUR "
-        f"{total:,.2f}** of value at risk in total; the 50 in the exported list carry EUR {top50:,.2f} "
-        f"({top50 / total:.1%})."]
-    listed = sec.tables[0].frame
-    assert listed.index.str.match(r"^P[0-9a-f]{12}$").all()        # pseudonymised, as the run's privacy says
-    assert listed["churn_probability"].iloc[0] == f"{100 * ew.warning['churn_probability'].iloc[0]:.1f}%"
-    exported = pd.read_csv(rep.out.run_dir / "exports" / "churn_early_warning.csv")
-    assert len(exported) == 50 and exported["value_at_risk"].is_monotonic_decreasing
-    assert sec.tables[1].frame["customers"].sum() == 50
-    everyone = report.early_warning(rep, basis, pred, contact_budget=20, warning_list_size=100_000)
-    assert everyone.sentences[0].endswith(f"**EUR {total:,.2f}** of value at risk in total.")
+    var = pred.scores * value
+    total = float(var.sum())
+    assert ew.total == pytest.approx(total) and len(ew.warning) == len(pred.scores)
+    assert sec.sentences[0] == (f"Value is {value.attrs['description']} (EUR). The {len(pred.scores):,} active customers "
+                                f"carry **EUR {total:,.2f}** of value at risk in total.")
+    exported = pd.read_csv(rep.out.run_dir / "exports" / "churn_scores.csv")
+    assert len(exported) == len(pred.scores) and exported["customer_id"].str.match(r"^P[0-9a-f]{12}$").all()
+    assert exported["value_at_risk"].is_monotonic_decreasing
+    assert exported["top_drivers"].notna().sum() == 50                 # drivers for the 50 with the most at risk
+    assert "suggested_action" not in exported and not any("Early-warning list" in t.caption for t in sec.tables)
+    region = basis.customers["region"].reindex(pred.scores.index)
+    top = var.groupby(region).sum().idxmax()
+    assert ew.top_risk_region == top
+    assert any(s.startswith(f"The headline's top-risk region is the one with the most value at risk: **{top}**")
+               for s in sec.sentences)
+    assert sec.sentences[-1].startswith("Who to contact about it")
+    assert contract.read(rep.out, "churn_scores")["churn_probability"].between(0, 1).all()
 
 
 def test_published_headline_metrics(demo_model):
     rep, basis, model = demo_model
     pred = model.value
     rates = report.churn_rates(rep, basis).value
-    warning = report.early_warning(rep, basis, pred, contact_budget=20, warning_list_size=50).value
+    warning = report.value_at_risk(rep, basis, pred, warning_list_size=50).value
     budget = report.targeting(rep, pred, warning, 20).value
     sec = report.published(rep, basis, rates, pred, warning, budget, 20)
-    assert sec.sentences[0].endswith("the headline churn metrics and the early-warning list (50 customers).")
+    assert sec.sentences[0].endswith(f"the headline churn metrics and the churn scores of the {len(pred.scores):,} active "
+                                     "customers (`churn_scores`, read by the action plan).")
     metrics = rep.out.read_metrics("churn")
     by_region = basis.labels.groupby("region").size()
     assert set(metrics["churn_rate_by_region"]) == set(by_region.index)

@@ -375,32 +375,10 @@ def test_strategy_names_the_largest_revenue_at_stake_in_euros(rep, seg):
     assert sec.tables[0].units["revenue / revenue_12m"] == "EUR"
 
 
-# -------------------------------------------------------------------------------------- follow-up list
-def test_followup_list_is_pseudonymised_and_exported(rep, seg):
-    sec = report.followup_list(rep, seg)
-    followup = sec.value
-    assert len(followup) and (followup["days_overdue"] > 0).all()
-    shown = sec.tables[0].frame
-    assert shown["customer_id"].str.match(r"^P[0-9a-f]{12}$").all()
-    assert sec.sentences[0].startswith(f"**{len(followup)}** of ")
-    assert f"{int(followup['never_contacted'].sum())} were never contacted). Customer ids are pseudonymised." \
-        in sec.sentences[0]
-    assert len(rep.out.read_table("contact_followup")) == len(followup)
-
-
-def test_followup_list_with_privacy_off_shows_the_ids(rep, seg, tmp_path):
-    open_ = ReportContext("segmentation", rep.ds, RunResults(tmp_path, notebook="segmentation", pseudonymise=False))
-    sec = report.followup_list(open_, seg)
-    assert set(sec.tables[0].frame["customer_id"]) <= set(CUSTOMERS["customer_id"])
-    assert sec.sentences[0].endswith("Customer ids are shown as in the data.")
-
-
-def test_no_contact_log_means_no_followup_list(rep, seg, tmp_path):
-    ds = copy.copy(rep.ds)
-    ds.interactions = None
-    sec = report.followup_list(ReportContext("segmentation", ds, RunResults(tmp_path, notebook="segmentation")), seg)
-    assert sec.value is None and not sec.tables
-    assert sec.sentences[0].startswith("The dataset has no contact log (interactions table)")
+# ------------------------------------------------------------------------------- no follow-up list here
+def test_the_follow_up_list_moved_to_the_action_plan():
+    # one call list, the action plan's (toolkit/reports/action_plan.py); the segmentation publishes no other
+    assert not hasattr(report, "followup_list")
 
 
 # ------------------------------------------------------------------------------------------ published
@@ -418,5 +396,4 @@ def test_published_metrics_and_export_hold_one_row_per_customer(rep, seg):
     export = rep.out.read_table("customer_segments")
     assert len(export) == len(CUSTOMERS) and export["customer_id"].is_unique
     assert sec.sentences == [f"Published: per-customer segments ({len(CUSTOMERS)} rows), region x segment mix, tier "
-                             "summary, personas, strategy, contact follow-up list, the segment migration and the "
-                             "headline metrics."]
+                             "summary, personas, strategy, the segment migration and the headline metrics."]

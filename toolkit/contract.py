@@ -41,6 +41,7 @@ REPORTS: dict[str, str] = {
     "survey": "survey",
     "swot": "SWOT",
     "executive_summary": "executive summary",
+    "action_plan": "action plan",
 }
 
 TABLE_KINDS = ("string", "number", "integer", "bool", "datetime")
@@ -218,6 +219,13 @@ SHARED: dict[str, SharedResult] = {r.name: r for r in (
         optional={"covariate": _S, "unit": _S},
         readers=("swot",),
         description="Hazard ratios of the churn report's Cox model (region terms feed the SWOT)"),
+    SharedResult(
+        "churn_scores", "churn", "table",
+        columns={"customer_id": _S, "churn_probability": _N, "value": _N, "value_at_risk": _N},
+        optional={"region": _S, "top_drivers": _S},
+        readers=("action_plan",),
+        description="The churn model's probability, value and value at risk per active customer (ids "
+                    "pseudonymised unless privacy is off); the action plan's early warnings"),
     SharedResult(
         "churn", "churn", "metrics", keys={"dataset": _S},
         readers=("executive_summary",), description="Headline churn figures"),

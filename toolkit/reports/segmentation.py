@@ -3,8 +3,8 @@
 One function per section, in the report's order: :func:`data_used`, :func:`customer_summary` (which
 computes every segmentation once, :func:`toolkit.segmentation.segment_dataset`), :func:`rfm_segments`,
 :func:`segment_migration`, :func:`value_tiers`, :func:`types_and_stages`, :func:`demographics`,
-:func:`clusters`, :func:`regional_differences`, :func:`customer_base_audit`, :func:`strategy`,
-:func:`followup_list` and :func:`published`. Each takes the report's context ``rep`` (see
+:func:`clusters`, :func:`regional_differences`, :func:`customer_base_audit`, :func:`strategy`
+and :func:`published` (who to contact is the action plan's: :mod:`toolkit.reports.action_plan`). Each takes the report's context ``rep`` (see
 :func:`toolkit.reports.open_report`), its parameters and the values of earlier sections, publishes the
 results it is the source of and returns the section (sentences, tables with units, figures).
 """
@@ -20,7 +20,6 @@ import pandas as pd
 import toolkit.segmentation as sg
 from toolkit.data.quality import rule_summary
 from toolkit.engine import collect, transaction_totals
-from toolkit.privacy import protect
 from toolkit.reports.context import ReportContext
 from toolkit.reports.format import fmt_int, fmt_pct
 from toolkit.reports.section import Section
@@ -509,33 +508,6 @@ def strategy(rep: ReportContext, seg: Segmentation) -> Section[pd.DataFrame]:
     return sec
 
 
-# -------------------------------------------------------------------------------------- follow-up list
-def followup_list(rep: ReportContext, seg: Segmentation) -> Section[pd.DataFrame | None]:
-    """Customers overdue for a contact by their cadence, highest value first (ids pseudonymised unless
-    the run turned privacy off); publishes the ``contact_followup`` export. ``value``: the list, or
-    None without a contact log."""
-    ds, cur, cust, cfg = rep.ds, money_unit(rep), seg.customers, seg.config
-    sec: Section[pd.DataFrame | None] = Section()
-    if not ds.has("interactions"):
-        return sec.say("The dataset has no contact log (interactions table), so there is no follow-up list; the "
-                       "cadences above still apply.")
-    followup = sg.followup_list(cust, ds.interactions, seg.as_of, cfg["strategy"], value="value")
-    rep.out.export("contact_followup", followup.reset_index(), description="Customers overdue for contact",
-                   units={"value": cur, "days_overdue": "days"})
-    sec.value = followup
-    eligible = (~cust["lifecycle_stage"].isin(cfg["strategy"]["followup"]["exclude_stages"])).sum()
-    privacy = rep.out.pseudonymise
-    sec.table(protect(followup.reset_index(), enabled=privacy), "Customers overdue for contact, highest value first",
-              units={"value": cur, "days_since_contact / cadence_days / days_overdue": "days"}, index=False,
-              max_rows=25)
-    by_tier = followup.groupby("value_tier").size().reindex(cfg["tiers"]["labels"], fill_value=0)
-    sec.say("**{n}** of {e} customers in contact-worthy stages are overdue for a contact ({hi} of them high value; "
-            "{never} were never contacted). Customer ids are {ids}.", n=fmt_int(len(followup)), e=fmt_int(eligible),
-            hi=fmt_int(by_tier.iloc[0]), never=fmt_int(followup["never_contacted"].sum()),
-            ids="pseudonymised" if privacy else "shown as in the data")
-    return sec
-
-
 # ------------------------------------------------------------------------------------------ published
 def published(rep: ReportContext, seg: Segmentation, rfm: pd.DataFrame, tiers: pd.DataFrame,
               regions: RegionalTests, audit: Audit) -> Section[pd.DataFrame]:
@@ -561,7 +533,6 @@ def published(rep: ReportContext, seg: Segmentation, rfm: pd.DataFrame, tiers: p
         "rfm_segment_customers": rfm["customers"].to_dict(),
     }, description="Headline segmentation figures", units={"gini": "0-1", "top20_revenue_share": "share"})
     sec: Section[pd.DataFrame] = Section(value=table)
-    sec.say("Published: per-customer segments ({n} rows), region x segment mix, tier summary, personas, strategy"
-            "{fu}, the segment migration and the headline metrics.", n=fmt_int(len(table)),
-            fu=", contact follow-up list" if rep.ds.has("interactions") else "")
+    sec.say("Published: per-customer segments ({n} rows), region x segment mix, tier summary, personas, strategy, "
+            "the segment migration and the headline metrics.", n=fmt_int(len(table)))
     return sec

@@ -6,8 +6,8 @@ contractual retention model beside them (it is the largest section):
 * :mod:`~toolkit.reports.churn.how_many`    who counts as churned, churn rates, cohort retention,
   Kaplan-Meier survival, the Cox model;
 * :mod:`~toolkit.reports.churn.contractual` the shifted-beta-geometric model per cohort;
-* :mod:`~toolkit.reports.churn.who_leaves`  the churn model, its drivers, the early-warning list,
-  targeting a contact budget;
+* :mod:`~toolkit.reports.churn.who_leaves`  the churn model, its drivers, the value at risk (the
+  scores the action plan reads), targeting a contact budget;
 * :mod:`~toolkit.reports.churn.why`         churn reasons and satisfaction before leaving;
 * :mod:`~toolkit.reports.churn.summary`     the headline metrics later reports read.
 
@@ -20,10 +20,10 @@ from toolkit.reports.churn.contractual import contractual_retention
 from toolkit.reports.churn.how_many import (ChurnBasis, ChurnRates, churn_rates, cohort_retention, cox_model,
                                             logrank_sentence, survival, who_churned, yearly_rate_sentence)
 from toolkit.reports.churn.summary import headline_metrics, published
-from toolkit.reports.churn.who_leaves import EarlyWarning, churn_model, drivers, early_warning, targeting
+from toolkit.reports.churn.who_leaves import EarlyWarning, churn_model, drivers, targeting, value_at_risk
 from toolkit.reports.churn.why import churn_reasons, satisfaction
 
 __all__ = ["ChurnBasis", "ChurnRates", "EarlyWarning", "churn_model", "churn_rates", "churn_reasons",
-           "cohort_retention", "contractual_retention", "cox_model", "drivers", "early_warning", "headline_metrics",
-           "logrank_sentence", "published", "satisfaction", "survival", "targeting", "who_churned",
+           "cohort_retention", "contractual_retention", "cox_model", "drivers", "headline_metrics",
+           "logrank_sentence", "published", "satisfaction", "survival", "targeting", "value_at_risk", "who_churned",
            "yearly_rate_sentence"]

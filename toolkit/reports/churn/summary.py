@@ -42,5 +42,5 @@ def published(rep: ReportContext, basis: ChurnBasis, rates: ChurnRates, pred: Ch
                     units={"value_at_risk_total": warning.unit, "overall_churn_rate": "share"})
     return Section(value=values).say(
         "Published: churn rates by region, Cox hazard ratios, the sBG cohort table, model metrics, the boosting "
-        "search, reasons by region, the headline churn metrics and the early-warning list ({n} customers).",
-        n=fmt_int(len(warning.warning)))
+        "search, reasons by region, the headline churn metrics and the churn scores of the {n} active customers "
+        "(`churn_scores`, read by the action plan).", n=fmt_int(len(warning.warning)))

@@ -1,5 +1,5 @@
-"""Who is about to leave: the churn model evaluated out of sample, its drivers, the early-warning list
-and targeting a contact budget."""
+"""Who is about to leave: the churn model evaluated out of sample, its drivers, the value at risk (the
+per-customer scores the action plan reads) and targeting a contact budget."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -9,7 +9,6 @@ import pandas as pd
 from toolkit import churn as ch
 from toolkit.churn import plots as cp
 from toolkit.churn.pipeline import ChurnPrediction
-from toolkit.privacy import protect
 from toolkit.reports.churn.display import readable, with_shares
 from toolkit.reports.churn.how_many import ChurnBasis
 from toolkit.reports.context import ReportContext
@@ -21,12 +20,12 @@ COMPARED = ["roc_auc", "pr_auc", "brier", "log_loss", "top_decile_lift", "churn_
 
 @dataclass
 class EarlyWarning:
-    """Value at risk of the active customers: every one ranked (``ranked``) and the exported top (``warning``)."""
+    """Value at risk of the active customers: every one ranked (``ranked``) and the exported scores (``warning``)."""
 
     value_all: pd.Series          # value of every customer (attrs: description, unit)
     value: pd.Series              # value of the scored (active) customers, 0 where unknown
     ranked: pd.DataFrame          # active customers by value at risk
-    warning: pd.DataFrame         # the exported list: the top customers with drivers and actions
+    warning: pd.DataFrame         # the exported scores (churn_scores): every active customer, drivers for the top
     unit: str                     # the value's unit: the currency, or "customers" without value data
     currency: str                 # the dataset's currency, or "currency units"
 
@@ -166,39 +165,46 @@ def warning_attributes(customers: pd.DataFrame, index: pd.Index, value: pd.Serie
     return attrs
 
 
-def early_warning(rep: ReportContext, basis: ChurnBasis, pred: ChurnPrediction, contact_budget: int = 500,
-                  warning_list_size: int = 1000, horizon_days: int = 90) -> Section[EarlyWarning]:
-    """Active customers ranked by value at risk, the top ones with their drivers and a suggested action;
-    exports ``churn_early_warning``."""
+def value_at_risk(rep: ReportContext, basis: ChurnBasis, pred: ChurnPrediction, warning_list_size: int = 1000,
+                  horizon_days: int = 90) -> Section[EarlyWarning]:
+    """Active customers' value at risk (churn probability x value), in total and by region; exports
+    ``churn_scores`` (every scored customer; the personal risk drivers for the ``warning_list_size``
+    with the most value at risk), which the action plan reads for its early warnings. The call list
+    itself is the action plan's (notebooks/08_action_plan.ipynb)."""
     value_all = ch.customer_value(rep.ds, as_of=basis.as_of)
     value = value_all.reindex(pred.scores.index).fillna(0.0)
     attrs = warning_attributes(basis.customers, pred.scores.index, value)
     ranked = ch.early_warning_list(pred.scores, value, attrs)
-    top_ids = ranked.index[:int(max(warning_list_size, contact_budget))]
-    contrib = pred.model.contributions(pred.X_score.loc[top_ids])
-    top_drivers = pred.model.top_drivers(pred.X_score.loc[top_ids], k=3, contributions=contrib)
-    actions = ch.suggest_action(pred.X_score.loc[top_ids], top_drivers, win_back_days=basis.inactivity_days)
-    warning = ch.early_warning_list(pred.scores.loc[top_ids], value, attrs.loc[top_ids], top_drivers, actions)
+    top_ids = ranked.index[:int(max(warning_list_size, 0))]
+    top_drivers = pred.model.top_drivers(pred.X_score.loc[top_ids], k=3) if len(top_ids) else None
+    scores = ch.early_warning_list(pred.scores, value, attrs[["region"]], top_drivers)
     cur = rep.ds.currency or "currency units"
-    ew = EarlyWarning(value_all, value, ranked, warning, value.attrs.get("unit", cur), cur)
+    ew = EarlyWarning(value_all, value, ranked, scores, value.attrs.get("unit", cur), cur)
     what, unit = value.attrs.get("description", "value"), ew.unit
-    rep.out.export("churn_early_warning", warning.reset_index(), description=(
-        f"Top {len(warning)} active customers by value at risk (churn probability x {what}) "
-        "with region, tier, top drivers and suggested action"), units={"value": unit, "value_at_risk": unit})
+    rep.out.export("churn_scores", scores.reset_index().drop(columns="rank"), description=(
+        f"Churn probability, {what} and value at risk (probability x value) of every active customer; top drivers "
+        f"for the {len(top_ids):,} with the most value at risk"), units={"value": unit, "value_at_risk": unit})
     sec: Section[EarlyWarning] = Section(value=ew)
-    top = warning["value_at_risk"].sum()
-    sec.say("Value is {what} ({cur}). The {n} active customers carry **{var}** of value at risk in total" +
-            ("; the {size} in the exported list carry {top} ({share})." if len(warning) < len(ranked) else "."),
-            what=what, cur=unit, n=fmt_int(len(ranked)), var=fmt_value(ew.total, unit, cur), size=fmt_int(len(warning)),
-            top=fmt_value(top, unit, cur), share=fmt_pct(top / max(ew.total, 1e-9)))
-    shown = protect(warning.head(20).reset_index(), enabled=rep.out.pseudonymise).set_index("customer_id")
-    sec.table(with_shares(shown, ["churn_probability"]), "Early-warning list: the 20 customers with the most value at "
-              "risk", units={"churn_probability": f"within {horizon_days} days" if pred.mode == "time" else
-                             "model probability", "value": unit, "value_at_risk": unit})
-    by_action = warning.groupby("suggested_action").agg(customers=("rank", "size"),
-                                                        value_at_risk=("value_at_risk", "sum"))
-    return sec.table(by_action, f"Suggested actions for the top {len(warning):,} customers",
-                     units={"customers": "count", "value_at_risk": unit})
+    sec.say("Value is {what} ({cur}). The {n} active customers carry **{var}** of value at risk in total.",
+            what=what, cur=unit, n=fmt_int(len(ranked)), var=fmt_value(ew.total, unit, cur))
+    by_region = ranked.groupby("region").agg(customers=("rank", "size"), churn_probability=("churn_probability",
+                                                                                            "mean"),
+                                             value_at_risk=("value_at_risk", "sum"))
+    by_region = by_region.sort_values("value_at_risk", ascending=False)
+    by_region["share_of_value_at_risk"] = by_region["value_at_risk"] / max(ew.total, 1e-9)
+    if len(by_region) > 1:
+        sec.table(with_shares(by_region, ["churn_probability", "share_of_value_at_risk"]),
+                  "Value at risk by region (active customers)", units={
+                      "customers": "active customers scored", "churn_probability": "mean model probability",
+                      "value_at_risk": unit})
+        top = by_region.iloc[0]
+        riskiest = by_region["churn_probability"].idxmax()
+        sec.say("The headline's top-risk region is the one with the most value at risk: **{r}** ({s} of it)" +
+                (", because it has many or valuable active customers; the highest mean churn probability is "
+                 "**{p}**'s." if riskiest != by_region.index[0] else ", which also has the highest mean churn "
+                 "probability."), r=str(by_region.index[0]), s=fmt_pct(top["share_of_value_at_risk"]), p=str(riskiest))
+    return sec.say("Who to contact about it, with a reason, an owner and a budget, is the action plan's "
+                   "(early warnings); the scores are published as `churn_scores`.")
 
 
 def targeting(rep: ReportContext, pred: ChurnPrediction, warning: EarlyWarning, contact_budget: int = 500,
