@@ -395,7 +395,7 @@ def run_shape(name: str, out: Path, base: Path) -> dict:
     ds = load_dataset(spec)
     tables = ds.report.tables_frame().to_dict("records")
     results = ds.report.to_frame().to_dict("records")
-    outcomes = run_pack_inprocess(spec, folder / "run", MATRIX_CONFIG)
+    outcomes = run_pack_inprocess(spec, folder / "run", MATRIX_CONFIG, figures=False)   # drawn in the pack runs
     reports = {}
     for r, o in outcomes.items():
         page = o.html.read_text(encoding="utf-8") if o.html and o.html.exists() else ""

@@ -34,6 +34,34 @@ class ReportOutcome:
     outputs_text: str = field(default="", repr=False)
 
 
+def _placeholder_png() -> str:
+    """A 1 x 1 white PNG, base64-encoded as a kernel sends images."""
+    import base64
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (1, 1), "white").save(buf, format="PNG")
+    return base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def rasterise_figures(on: bool) -> None:
+    """Draw each displayed figure as a PNG (as a kernel does), or show a 1 x 1 placeholder: the plotting
+    code still runs and the figure is placed on the page, but it is not drawn. Drawing is about a third
+    of a report's time and says nothing about the data's shape; every figure is drawn in the real runs
+    of tests/test_notebooks.py and tests/test_browser.py."""
+    from matplotlib.figure import Figure
+
+    png = _shell().display_formatter.formatters["image/png"]
+    if on:
+        from IPython.core.pylabtools import print_figure
+        png.for_type(Figure, lambda fig: print_figure(fig, "png", bbox_inches="tight", base64=True))
+    else:
+        placeholder = _placeholder_png()
+        png.for_type(Figure, lambda fig: placeholder)
+
+
 def _shell():
     from IPython.core.interactiveshell import InteractiveShell
 
@@ -95,8 +123,11 @@ def execute_notebook(path: Path, parameters: dict[str, Any]) -> tuple[nbformat.N
 
 
 def run_pack_inprocess(dataset: str | os.PathLike, run_dir: str | os.PathLike,
-                       config: str | os.PathLike = ROOT / "config" / "reports.yaml") -> dict[str, ReportOutcome]:
-    """Run every report of ``config`` on ``dataset`` in order, publishing into ``run_dir``."""
+                       config: str | os.PathLike = ROOT / "config" / "reports.yaml",
+                       figures: bool = True) -> dict[str, ReportOutcome]:
+    """Run every report of ``config`` on ``dataset`` in order, publishing into ``run_dir``; with
+    ``figures=False`` figures are placed but not drawn (:func:`rasterise_figures`)."""
+    rasterise_figures(figures)
     from toolkit.runner import load_config
     from toolkit.runner.pack import report_parameters
     from toolkit.runner.render import ReportHeader, render_notebook
