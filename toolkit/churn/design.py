@@ -144,6 +144,9 @@ class Design:
         return self
 
     def _matrix(self, frame: pd.DataFrame, all_columns: bool = False) -> pd.DataFrame:
+        if frame.attrs:   # pandas deep-copies attrs into every column read; the matrix does not need them
+            frame = frame.copy(deep=False)
+            frame.attrs = {}
         cols: dict[str, np.ndarray] = {}
         order = [c for c in self.order_ if c in self.numeric_ or c in self.levels_]
         for c in order:
