@@ -68,10 +68,15 @@ def test_clv_cac_ratio(spend, customers):
 
 
 def test_value_tiers():
+    """The CLV side's value tiers are the one rule (toolkit.segmentation.tiers): cumulative cut-offs,
+    customers without a prediction "none"."""
     clv = pd.Series(np.arange(10, 0, -1.0), index=list("abcdefghij"))
     tiers = value_tiers(clv)
     assert list(tiers) == ["high"] * 2 + ["mid"] * 3 + ["low"] * 5
-    custom = value_tiers(clv.to_numpy(), shares=(0.1, 0.1, 0.3), labels=("A", "B", "C", "D"))
+    custom = value_tiers(clv.to_numpy(), (0.1, 0.2, 0.5), ("A", "B", "C", "D"))
     assert custom.value_counts().to_dict() == {"A": 1, "B": 1, "C": 3, "D": 5}
+    assert value_tiers(clv.where(clv > 5)).value_counts().to_dict() == {"high": 1, "mid": 1, "low": 3, "none": 5}
     with pytest.raises(ValueError):
-        value_tiers(clv, shares=(0.2,), labels=("x", "y", "z"))
+        value_tiers(clv, (0.2,), ("x", "y", "z"))
+    with pytest.raises(ValueError):
+        value_tiers(clv, (0.5, 0.2))

@@ -11,6 +11,7 @@ import pandas as pd
 
 from toolkit.churn.labels import has_transactions, customer_table
 from toolkit.engine import as_day, collect, engine_of, net_revenue, scan, transaction_log
+from toolkit.segmentation.tiers import value_tiers  # noqa: F401  (the one tier rule, re-exported)
 
 ACTIONS = ("win-back", "service call", "retention offer")
 _CLV_COLUMNS = ("clv", "cltv", "customer_lifetime_value", "lifetime_value")
@@ -52,13 +53,6 @@ def customer_value(ds: Any, as_of: Any = None, months: int = 12, clv: pd.Series 
     out = out.rename("value")
     out.attrs.update(description=what, unit=unit)
     return out
-
-
-def value_tiers(value: pd.Series, shares: tuple[float, float] = (0.2, 0.3)) -> pd.Series:
-    """'high' for the top ``shares[0]`` of customers by value, 'mid' for the next ``shares[1]``, else 'low'."""
-    rank = value.rank(ascending=False, method="first", pct=True)
-    tier = np.select([rank <= shares[0], rank <= shares[0] + shares[1]], ["high", "mid"], "low")
-    return pd.Series(tier, index=value.index, name="tier").where(value.notna(), "(unknown)")
 
 
 def suggest_action(features: pd.DataFrame, drivers: pd.Series, win_back_days: float = 90) -> pd.Series:

@@ -4,7 +4,9 @@
   x average order value (revenue / orders) x average customer lifespan (periods);
 * CAC = acquisition marketing spend / new customers, per period, region and channel;
 * CLV/CAC = mean predicted CLV of the customers acquired in a cell / that cell's CAC;
-* value tiers: customers ranked by predicted CLV, top 20% "high", next 30% "mid", rest "low".
+* value tiers: customers ranked by predicted CLV, top 20% "high", next 30% "mid", rest "low", by the
+  one tier rule :func:`toolkit.segmentation.tiers.value_tiers` (re-exported here: ties broken by
+  customer id, customers without a prediction "none").
 """
 from __future__ import annotations
 
@@ -12,6 +14,8 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
+
+from toolkit.segmentation.tiers import value_tiers  # noqa: F401  (the one tier rule, re-exported)
 
 from .summary import unit_days
 
@@ -134,20 +138,3 @@ def clv_cac(clv: pd.Series, customers: pd.DataFrame, marketing_spend: pd.DataFra
         out = table.assign(mean_clv=cu["clv"].mean(), customers_with_clv=cu["clv"].count())
     out["clv_cac"] = out["mean_clv"] / out["cac"]
     return out
-
-
-def value_tiers(clv: pd.Series | np.ndarray, shares: Sequence[float] = (0.2, 0.3),
-                labels: Sequence[str] = ("high", "mid", "low")) -> pd.Series:
-    """Tier per customer by predicted CLV: the top ``shares[0]`` get ``labels[0]``, the next
-    ``shares[1]`` ``labels[1]``, ..., the rest the last label. Ties are broken by position."""
-    if len(labels) != len(shares) + 1:
-        raise ValueError("give one more label than shares (the last label takes the rest)")
-    if any(s < 0 for s in shares) or sum(shares) > 1 + 1e-12:
-        raise ValueError("shares must be non-negative and add up to at most 1")
-    s = clv if isinstance(clv, pd.Series) else pd.Series(np.asarray(clv, float))
-    n = len(s)
-    rank = s.rank(method="first", ascending=False, na_option="bottom").to_numpy()   # 1 = best
-    bounds = np.round(np.cumsum(shares) * n)
-    idx = np.searchsorted(bounds, rank, side="left")
-    cat = pd.Categorical.from_codes(np.minimum(idx, len(labels) - 1), categories=list(labels))
-    return pd.Series(cat, index=s.index, name="tier")

@@ -1,4 +1,9 @@
-"""Value tiers (high / mid / low by revenue or predicted CLV), customer type and demographic bands."""
+"""Value tiers (high / mid / low by revenue or predicted CLV), customer type and demographic bands.
+
+:func:`value_tiers` is the one tier rule of the toolkit: ``toolkit.clv.value_tiers`` and
+``toolkit.churn.value_tiers`` are this function (re-exported), so a customer has the same tier in
+every report that tiers the same values.
+"""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -7,23 +12,41 @@ import numpy as np
 import pandas as pd
 
 
-def value_tiers(values: pd.Series, cutoffs: Sequence[float] = (0.2, 0.5),
-                labels: Sequence[str] = ("high", "mid", "low"), missing_label: str = "none") -> pd.Series:
-    """Tier each customer by rank of ``values`` (highest first; ties broken by customer id).
+#: The tier label of customers without a value (registered but never bought, no CLV prediction):
+#: the same in every report (``tiers.no_purchase`` in config/segmentation.yaml).
+NO_VALUE = "none"
+#: The default cut-offs: the top 20% of the customers with a value are high, the next 30% mid.
+CUTOFFS = (0.2, 0.5)
+LABELS = ("high", "mid", "low")
 
-    The top ``cutoffs[0]`` share of the customers with a value gets ``labels[0]``, the next
-    share up to ``cutoffs[1]`` ``labels[1]`` and so on. Customers with a missing value get
-    ``missing_label``.
+
+def value_tiers(values: pd.Series | np.ndarray, cutoffs: Sequence[float] = CUTOFFS,
+                labels: Sequence[str] = LABELS, missing_label: str = NO_VALUE) -> pd.Series:
+    """The value-tier rule of every report (segmentation, CLV, churn, touchpoints, action plan).
+
+    Customers with a value are ranked highest value first; **ties are broken by customer id**
+    (ascending, compared as text, so the result does not depend on the row order). With ``n`` such
+    customers, the one at position ``p`` (0 = best) sits at the share ``(p + 0.5) / n`` of the
+    ranking (the middle of its slot) and gets ``labels[i]`` for the first cumulative cut-off
+    ``cutoffs[i]`` above that share, the last label past the last cut-off: with the defaults the
+    top 20% are "high", the next 30% "mid", the rest "low". So ``round(cutoffs[i] * n)`` customers
+    (halves rounded down) are above cut-off ``i``. Customers with a missing value get ``missing_label`` ("none")
+    and do not count in ``n``. ``values`` is indexed by customer id (an array gets positions).
+    Returns text labels (object dtype) named ``value_tier``, in the order of ``values``.
     """
     if len(labels) != len(cutoffs) + 1:
         raise ValueError(f"{len(cutoffs)} cut-offs need {len(cutoffs) + 1} labels")
+    cuts = np.asarray(cutoffs, dtype=float)
+    if ((cuts < 0) | (cuts > 1)).any() or (np.diff(cuts) <= 0).any():
+        raise ValueError(f"cut-offs {list(cutoffs)} must be cumulative shares that increase within [0, 1]")
+    values = values if isinstance(values, pd.Series) else pd.Series(np.asarray(values, dtype=float))
     ok = values.notna()
     v = values[ok]
     frame = pd.DataFrame({"v": v.to_numpy(), "id": v.index.astype(str)}, index=v.index)
     order = frame.sort_values(["v", "id"], ascending=[False, True], kind="stable").index
     position = pd.Series(np.arange(len(order)), index=order)
     share = (position + 0.5) / max(len(order), 1)  # the middle of each customer's slot
-    idx = np.searchsorted(np.asarray(cutoffs, dtype=float), share.to_numpy(), side="right")
+    idx = np.searchsorted(cuts, share.to_numpy(), side="right")
     tier = pd.Series(np.asarray(labels, dtype=object)[idx], index=order)
     out = pd.Series(missing_label, index=values.index, dtype=object, name="value_tier")
     out[tier.index] = tier
