@@ -543,9 +543,10 @@ def test_notebook_runs_and_publishes(notebook_runs, name):
     for key in ("overall_churn_rate", "churn_rate_by_region", "auc", "brier", "value_at_risk_total", "top_risk_region"):
         assert key in metrics, key
     assert 0 < metrics["overall_churn_rate"] < 1 and metrics["value_at_risk_total"] > 0
-    warning = pd.read_csv(run_dir / "exports" / "churn_early_warning.csv")
-    assert warning["customer_id"].str.match(r"^P[0-9a-f]{12}$").all(), "ids pseudonymised"
-    assert warning["value_at_risk"].is_monotonic_decreasing and warning["suggested_action"].notna().all()
+    scores = pd.read_csv(run_dir / "exports" / "churn_scores.csv")   # the action plan's early warnings
+    assert scores["customer_id"].str.match(r"^P[0-9a-f]{12}$").all(), "ids pseudonymised"
+    assert scores["customer_id"].is_unique and scores["churn_probability"].between(0, 1).all()
+    assert np.allclose(scores["value_at_risk"], scores["churn_probability"] * scores["value"], rtol=1e-3, atol=0.01)
     hr = res.read_table("cox_hazard_ratios")
     assert len(hr) and np.isfinite(hr["hazard_ratio"]).all()
     comparison = res.read_table("model_metrics")

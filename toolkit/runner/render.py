@@ -122,7 +122,7 @@ def header_html(h: ReportHeader) -> str:
 
 # Errors that state what the data cannot support (toolkit.data's DataError family): a reader gets
 # the sentence, never a traceback.
-DATA_LIMITS = {"DataError", "SpecError", "MissingTableError", "InsufficientDataError",
+DATA_LIMITS = {"DataError", "SpecError", "MissingTableError", "InsufficientDataError", "PlanConfigError",
                "ConvergenceError"}   # a model these data cannot identify; its message says why
 
 
