@@ -13,7 +13,7 @@ import yaml
 from toolkit.data.spec import project_root
 from toolkit.reports import data_quality as report
 from toolkit.reports import open_report
-from toolkit.reports.data_quality import shown_path
+from toolkit.reports.format import shown_path
 
 TITLE = "Tiny <b>shop</b>"
 # (customer, order, date, amount): two rows are dropped while loading (an empty id, a bad date)

@@ -8,35 +8,15 @@ One function per section, in the report's order: :func:`tables_loaded`, :func:`r
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import pandas as pd
 
 from toolkit.data import quality as dq
-from toolkit.data.spec import project_root
 from toolkit.reports.context import ReportContext
-from toolkit.reports.format import fmt_int, fmt_money, fmt_pct
+from toolkit.reports.format import fmt_int, fmt_money, fmt_pct, shown_path
 from toolkit.reports.section import Section
 
 ACTIVITY_UNITS = {"orders": "count", "customers": "active customers"}
-
-
-def shown_path(path: str, spec_dir: Path | None = None) -> str:
-    """A source file as a reader of a report should see it: relative to the project when it lies
-    inside it, else relative to the dataset spec's folder, else its file name. Anything that is not a
-    local absolute path (a note, a URL such as ``s3a://…``) is returned unchanged."""
-    text = str(path)
-    p = Path(text)
-    if "://" in text or not p.is_absolute():
-        return text
-    for root in (project_root(), spec_dir):
-        if root is None:
-            continue
-        try:
-            return p.resolve().relative_to(Path(root).resolve()).as_posix()
-        except ValueError:
-            continue
-    return p.name
 
 
 @dataclass

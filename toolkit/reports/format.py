@@ -6,8 +6,10 @@ descriptions or comments carrying markup never execute in a shared report.
 from __future__ import annotations
 
 import html
+import os
 import re
 from collections.abc import Mapping
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -164,3 +166,23 @@ def table_html(frame: pd.DataFrame, caption: str, units: Mapping[str, str] | str
         cap += f" (first {max_rows} of {len(frame):,} rows)"
     styler = styler.set_caption(cap).set_table_attributes('class="custkit-table"')
     return styler.to_html()
+
+
+def shown_path(path: str | os.PathLike | None, base: str | os.PathLike | None = None) -> str:
+    """A file as a page shows it: relative to the project (or to ``base``, e.g. the dataset spec's
+    folder) when it lies inside it, else its name; never the machine's absolute path. The manifest
+    keeps the full paths. Anything that is not a local absolute path (a URL) is returned unchanged."""
+    from toolkit.data.spec import project_root
+
+    text = "" if path is None else str(path)
+    p = Path(text)
+    if not text or "://" in text or not p.is_absolute():
+        return text
+    for root in (project_root(), base):
+        if root is None:
+            continue
+        try:
+            return p.resolve().relative_to(Path(root).resolve()).as_posix()
+        except ValueError:
+            continue
+    return p.name

@@ -5,7 +5,7 @@ import html
 from pathlib import Path
 from typing import Any
 
-from toolkit.runner.render import shown_path
+from toolkit.reports.format import shown_path
 
 _CSS = """
 body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, Helvetica, Arial, sans-serif; color: #1f2328;

@@ -18,6 +18,8 @@ from typing import Any
 
 import nbformat
 
+from toolkit.reports.format import shown_path
+
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
 TEMPLATE_NAME = "custkit"
 TOC_PLACEHOLDER = "<!-- custkit-toc -->"
@@ -48,26 +50,6 @@ class ReportHeader:
 
 def _esc(value: Any) -> str:
     return html.escape("" if value is None else str(value), quote=True)
-
-
-def shown_path(path: str | os.PathLike | None, base: str | os.PathLike | None = None) -> str:
-    """A file as a page shows it: relative to the project (or to ``base``, e.g. the dataset spec's
-    folder) when it lies inside it, else its name; never the machine's absolute path. The manifest
-    keeps the full paths. Anything that is not a local absolute path (a URL) is returned unchanged."""
-    from toolkit.data.spec import project_root
-
-    text = "" if path is None else str(path)
-    p = Path(text)
-    if not text or "://" in text or not p.is_absolute():
-        return text
-    for root in (project_root(), base):
-        if root is None:
-            continue
-        try:
-            return p.resolve().relative_to(Path(root).resolve()).as_posix()
-        except ValueError:
-            continue
-    return p.name
 
 
 def format_value(value: Any) -> str:
