@@ -84,3 +84,72 @@ def test_tier_counts_round_the_cut_offs_halves_down():
     assert list(sg.value_tiers(v7)) == ["high", "mid", "mid", "low", "low", "low", "low"]
     assert sg.value_tiers(pd.Series([np.nan, np.nan], index=["x", "y"])).tolist() == ["none", "none"]
     assert sg.value_tiers(pd.Series([], dtype=float)).empty
+
+
+# ------------------------------------------------------------------------------------- CAC and CLV/CAC
+# One quarter (2025Q1) of a tiny company. A: spend 100 + 200, new c1 c2 c3 -> CAC 100. B: spend 300,
+# new c4 -> 300. C: no spend, new c5 -> 0 (acquired for free). D: spend 50, nobody won -> NaN. c6 has
+# no acquisition date: no acquisition anywhere (the KPI report cannot date it; the CLV side skips it).
+CAC_CUSTOMERS = pd.DataFrame({
+    "customer_id": ["c1", "c2", "c3", "c4", "c5", "c6"],
+    "region": ["A", "A", "A", "B", "C", "A"],
+    "acquisition_date": pd.to_datetime(["2025-01-05", "2025-02-10", "2025-03-01", "2025-01-20", "2025-02-02", None]),
+    "acquisition_channel": ["ads", "ads", "web", "ads", "web", "ads"],
+})
+CAC_SPEND = pd.DataFrame({"period": pd.to_datetime(["2025-01-01", "2025-02-01", "2025-03-01", "2025-03-01"]),
+                          "region": ["A", "A", "B", "D"], "channel": ["ads", "ads", "ads", "ads"],
+                          "spend": [100.0, 200.0, 300.0, 50.0]})
+EXPECTED_CAC = {"A": 100.0, "B": 300.0, "C": 0.0}   # D: NaN
+
+
+@pytest.fixture(scope="module")
+def cac_dataset(tmp_path_factory):
+    from toolkit.data import load_dataset
+    d = tmp_path_factory.mktemp("cac")
+    CAC_CUSTOMERS.drop(columns="acquisition_channel").to_csv(d / "customers.csv", index=False)
+    CAC_SPEND.to_csv(d / "spend.csv", index=False)
+    tx = pd.DataFrame({"customer_id": ["c1", "c2", "c3", "c4", "c5"], "order_id": [f"o{i}" for i in range(5)],
+                       "date": ["2025-01-10", "2025-02-12", "2025-03-02", "2025-01-25", "2025-02-05"],
+                       "amount": [100.0, 50.0, 80.0, 20.0, 60.0]})
+    tx.to_csv(d / "transactions.csv", index=False)
+    spec = {"name": "cac", "currency": "EUR", "as_of": "2025-03-31", "base": str(d), "tables": {
+        "transactions": {"file": "transactions.csv", "columns": {c: c for c in tx.columns}},
+        "customers": {"file": "customers.csv", "columns": {c: c for c in ("customer_id", "region", "acquisition_date")}},
+        "marketing_spend": {"file": "spend.csv", "columns": {c: c for c in ("period", "region", "channel", "spend")}},
+    }}
+    return load_dataset(spec)
+
+
+def test_clv_and_kpi_reports_give_the_same_cac_for_a_region_and_period(cac_dataset):
+    """The CLV report's CAC per region (toolkit.clv.valuation.region_cac, over the data's one quarter)
+    and the KPI scorecard's CAC of that region and quarter are the same number, by the same formula."""
+    from toolkit.clv.valuation import region_cac
+    from toolkit.kpi import COMPANY, build_scorecard
+    clv_side = region_cac(CAC_SPEND, CAC_CUSTOMERS)
+    assert clv_side.drop("D").to_dict() == pytest.approx(EXPECTED_CAC) and np.isnan(clv_side["D"])
+    assert set(clv_side.index) == {"A", "B", "C", "D"}            # C (no spend) is a region with CAC 0
+    t = build_scorecard(cac_dataset, period="Q", n_boot=200).table
+    kpi_side = t.loc[(t["region"] != COMPANY) & (t["period"] == "2025Q1")].set_index("region")["cac"]
+    for region in ("A", "B", "C"):
+        assert kpi_side[region] == pytest.approx(clv_side[region]), region
+    assert np.isnan(kpi_side["D"]) and np.isnan(clv_side["D"])
+    from toolkit.clv import business
+    per_quarter = business.cac(CAC_SPEND, CAC_CUSTOMERS, freq="Q", by=("period", "region")).set_index("region")
+    assert per_quarter["cac"].drop("D").to_dict() == pytest.approx(EXPECTED_CAC)
+
+
+def test_clv_cac_uses_the_kpi_formula():
+    """CLV/CAC is NaN where CAC is 0 or missing, on the CLV side as in the scorecard (no inf)."""
+    from toolkit.clv import business
+    from toolkit.clv.valuation import region_cac, value_by_group
+    from toolkit.kpi import formulas
+    table = pd.DataFrame({"clv": [300.0, 100.0, 200.0, 50.0, 80.0], "prob_alive": 0.5},
+                         index=["c1", "c2", "c3", "c4", "c5"])
+    regions = CAC_CUSTOMERS.set_index("customer_id")["region"]
+    by = value_by_group(table, regions, region_cac(CAC_SPEND, CAC_CUSTOMERS), "region").set_index("region")
+    assert by.loc["A", "clv_cac"] == pytest.approx(200 / 100) and by.loc["B", "clv_cac"] == pytest.approx(50 / 300)
+    assert np.isnan(by.loc["C", "clv_cac"])                       # acquired for free: no ratio
+    ratio = business.clv_cac(table["clv"], CAC_CUSTOMERS, CAC_SPEND, freq="Q", by=["region"]).set_index("region")
+    assert ratio.loc["A", "mean_clv"] == pytest.approx(200.0) and ratio.loc["A", "clv_cac"] == pytest.approx(2.0)
+    assert np.isnan(ratio.loc["C", "clv_cac"]) and np.isnan(ratio.loc["D", "clv_cac"])
+    assert np.isnan(formulas.clv_cac(5.0, 0.0)) and formulas.clv_cac(5.0, 2.0) == 2.5

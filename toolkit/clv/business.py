@@ -4,6 +4,10 @@
   x average order value (revenue / orders) x average customer lifespan (periods);
 * CAC = acquisition marketing spend / new customers, per period, region and channel;
 * CLV/CAC = mean predicted CLV of the customers acquired in a cell / that cell's CAC;
+
+The formulas themselves (CLTV, CAC, CLV/CAC) live in :mod:`toolkit.kpi.formulas`, the scorecard's
+home: this module groups raw tables into cells and applies them, so the CLV and KPI reports' CAC of
+the same region and period are the same number.
 * value tiers: customers ranked by predicted CLV, top 20% "high", next 30% "mid", rest "low", by the
   one tier rule :func:`toolkit.segmentation.tiers.value_tiers` (re-exported here: ties broken by
   customer id, customers without a prediction "none").
@@ -15,6 +19,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from toolkit.kpi import formulas
 from toolkit.segmentation.tiers import value_tiers  # noqa: F401  (the one tier rule, re-exported)
 
 from .summary import unit_days
@@ -79,9 +84,27 @@ def formula_cltv(transactions: Any, lifespan: float | Mapping[str, float] | pd.S
         out["lifespan"] = out.index.map(lambda k: dict(lifespan).get(k, np.nan))
     else:
         out["lifespan"] = float(lifespan)
-    out["cltv"] = out["purchase_frequency"] * out["average_order_value"] * out["lifespan"]
+    out["cltv"] = formulas.cltv(out["purchase_frequency"], out["average_order_value"], out["lifespan"])
     out.index.name = by or None
     return out.reset_index(drop=not by)
+
+
+def _cells(frame: pd.DataFrame, columns: Mapping[str, str], by: Sequence[str], freq: str) -> pd.DataFrame:
+    """The cell keys ``by`` (period, region, channel) of each row of ``frame``; ``columns`` names the
+    column of ``frame`` holding each key. Only the keys in ``by`` are read."""
+    out = pd.DataFrame(index=frame.index)
+    for key in by:
+        col = frame[columns[key]]
+        out[key] = (_period_start(col, freq) if key == "period" else col.astype(str)).to_numpy()
+    return out
+
+
+def _acquisitions(customers: pd.DataFrame, by: Sequence[str], freq: str) -> pd.DataFrame:
+    """The cell keys and customer_id of the customers with an acquisition date (the acquisitions)."""
+    dated = customers.loc[pd.to_datetime(customers["acquisition_date"]).notna()]
+    out = _cells(dated, {"period": "acquisition_date", "region": "region", "channel": "acquisition_channel"}, by, freq)
+    out["customer_id"] = dated["customer_id"].to_numpy()
+    return out
 
 
 def cac(marketing_spend: pd.DataFrame, customers: pd.DataFrame, freq: str = "M",
@@ -90,20 +113,16 @@ def cac(marketing_spend: pd.DataFrame, customers: pd.DataFrame, freq: str = "M",
 
     ``marketing_spend``: period, region, channel, spend. ``customers``: customer_id, region,
     acquisition_date, acquisition_channel. Periods are the starts of ``freq`` ("M", "Q", "Y")
-    periods; ``by`` is any subset of period, region, channel. Cells without new customers get
-    CAC NaN (spend without acquisitions), cells without spend CAC 0.
+    periods; ``by`` is any subset of period, region, channel. Customers without an acquisition date
+    are not acquisitions. Cells without new customers get CAC NaN (spend without acquisitions),
+    cells without spend CAC 0 (:func:`toolkit.kpi.formulas.cac`).
     """
     by = list(by)
     if not set(by) <= {"period", "region", "channel"}:
         raise ValueError("by must be a subset of period, region, channel")
-    sp = pd.DataFrame({"period": _period_start(marketing_spend["period"], freq),
-                       "region": marketing_spend["region"].astype(str).to_numpy(),
-                       "channel": marketing_spend["channel"].astype(str).to_numpy(),
-                       "spend": marketing_spend["spend"].to_numpy(float)})
-    cu = pd.DataFrame({"period": _period_start(customers["acquisition_date"], freq),
-                       "region": customers["region"].astype(str).to_numpy(),
-                       "channel": customers["acquisition_channel"].astype(str).to_numpy(),
-                       "customer_id": customers["customer_id"].to_numpy()})
+    sp = _cells(marketing_spend, {"period": "period", "region": "region", "channel": "channel"}, by, freq)
+    sp["spend"] = marketing_spend["spend"].to_numpy(float)
+    cu = _acquisitions(customers, by, freq)
     if not by:
         spend = pd.DataFrame({"spend": [sp["spend"].sum()]})
         new = pd.DataFrame({"new_customers": [cu["customer_id"].nunique()]})
@@ -113,8 +132,7 @@ def cac(marketing_spend: pd.DataFrame, customers: pd.DataFrame, freq: str = "M",
         new = cu.groupby(by)["customer_id"].nunique().rename("new_customers")
         out = pd.concat([spend, new], axis=1).fillna({"spend": 0.0, "new_customers": 0}).reset_index()
     out["new_customers"] = out["new_customers"].astype(int)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out["cac"] = np.where(out["new_customers"] > 0, out["spend"] / out["new_customers"].clip(lower=1), np.nan)
+    out["cac"] = formulas.cac(out["spend"], out["new_customers"])
     return out
 
 
@@ -123,18 +141,17 @@ def clv_cac(clv: pd.Series, customers: pd.DataFrame, marketing_spend: pd.DataFra
     """Mean predicted CLV of the customers acquired in each cell, the cell's CAC and their ratio.
 
     ``clv`` is indexed by customer_id. Customers without a CLV prediction do not count towards
-    the mean but do count as acquisitions in CAC.
+    the mean but do count as acquisitions in CAC. The ratio is :func:`toolkit.kpi.formulas.clv_cac`
+    (NaN where CAC is missing or 0).
     """
     by = list(by)
     table = cac(marketing_spend, customers, freq=freq, by=by)
-    cu = pd.DataFrame({"period": _period_start(customers["acquisition_date"], freq),
-                       "region": customers["region"].astype(str).to_numpy(),
-                       "channel": customers["acquisition_channel"].astype(str).to_numpy(),
-                       "clv": customers["customer_id"].map(clv).to_numpy(float)})
+    cu = _acquisitions(customers, by, freq)
+    cu["clv"] = cu["customer_id"].map(clv).to_numpy(float)
     if by:
         mean_clv = cu.groupby(by)["clv"].agg(mean_clv="mean", customers_with_clv="count").reset_index()
         out = table.merge(mean_clv, on=by, how="left")
     else:
         out = table.assign(mean_clv=cu["clv"].mean(), customers_with_clv=cu["clv"].count())
-    out["clv_cac"] = out["mean_clv"] / out["cac"]
+    out["clv_cac"] = formulas.clv_cac(out["mean_clv"], out["cac"])
     return out

@@ -13,6 +13,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from toolkit.kpi import formulas
+
+from . import business
 from .gammagamma import GammaGamma
 from .units import normalize_unit, period_rate
 
@@ -148,7 +151,7 @@ def value_by_group(table: pd.DataFrame, groups: pd.Series, cac: pd.Series | None
     out["clv_share"] = out["total_clv"] / total if total else np.nan
     if cac is not None:
         out["cac"] = cac.reindex(out.index).astype(float)
-        out["clv_cac"] = out["mean_clv"] / out["cac"]
+        out["clv_cac"] = formulas.clv_cac(out["mean_clv"], out["cac"])
     out.index.name = name
     if min_group_size is not None:
         out["note"] = np.where(out["customers"] < min_group_size, TOO_FEW, "")
@@ -158,17 +161,15 @@ def value_by_group(table: pd.DataFrame, groups: pd.Series, cac: pd.Series | None
 
 
 def region_cac(marketing_spend: pd.DataFrame | None, customers: pd.DataFrame | None) -> pd.Series | None:
-    """Acquisition spend / customers acquired per region over all periods (None without the data)."""
+    """Acquisition spend / customers acquired per region over all periods (None without the data):
+    :func:`toolkit.clv.business.cac` by region, so the formula is :func:`toolkit.kpi.formulas.cac`
+    (NaN for a region with spend but no acquisitions, 0 for acquisitions without spend)."""
     if marketing_spend is None or customers is None:
         return None
     if not {"region", "acquisition_date"} <= set(customers.columns) or customers["acquisition_date"].isna().all():
         return None
-    spend = marketing_spend.groupby(marketing_spend["region"].astype(str))["spend"].sum()
-    won = customers.loc[customers["acquisition_date"].notna()]
-    new = won.groupby(won["region"].astype(str))["customer_id"].nunique()
-    out = (spend / new.reindex(spend.index)).where(new.reindex(spend.index) > 0)
-    out.name = "cac"
-    return out
+    out = business.cac(marketing_spend, customers, by=["region"])
+    return out.set_index("region")["cac"].rename("cac")
 
 
 def value_at_risk(table: pd.DataFrame, top: float = 0.2, max_prob_alive: float = 0.5) -> pd.DataFrame:

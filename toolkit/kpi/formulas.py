@@ -1,18 +1,19 @@
-"""The business formulas of the scorecard: CAC, formula CLTV and CLV/CAC (element-wise on arrays).
+"""The business formulas of the toolkit: CAC, formula CLTV and CLV/CAC (element-wise on arrays).
 
-``toolkit.clv.business`` holds the same formulas for raw tables (``cac``, ``formula_cltv``): they
-aggregate transactions and spend per calendar cell. The scorecard needs them on its additive sums
-(regions, the rest of the company, trailing windows, previous periods), so it applies them here
-element-wise; tests/test_kpi.py checks the scorecard's CAC against ``toolkit.clv.business.cac``.
-Definitions differ in one respect: ``business.formula_cltv`` measures purchase frequency as orders
-per buying customer per period over the whole data span, the scorecard as orders per active
-customer within each period.
+This is their one home. The scorecard applies them to its additive sums (regions, the rest of the
+company, trailing windows, previous periods); ``toolkit.clv.business`` (``cac``, ``clv_cac``,
+``formula_cltv``) and ``toolkit.clv.valuation.region_cac`` group raw tables into cells (period,
+region, channel) and apply them, so the CLV and KPI reports' CAC of the same region and period agree
+(tests/test_one_home.py, tests/test_kpi.py). The inputs differ in two respects: ``business.formula_cltv``
+measures purchase frequency as orders per buying customer per period over the whole data span, the
+scorecard as orders per active customer within each period; and the CLV report's CAC per region spans
+all periods of the data, the scorecard's one period.
 
 * ``cac = marketing spend / new customers`` of the same region and period (NaN without new customers);
 * ``cltv = purchase frequency x average order value x customer lifespan``, with frequency in
   orders per active customer per period, AOV in currency per order and lifespan in periods,
   estimated as ``1 / churn rate per period`` (NaN when no customer churned: lifespan unknown);
-* ``clv_cac = cltv / cac``.
+* ``clv_cac = cltv / cac`` (or mean predicted CLV / CAC on the CLV side; NaN where CAC is missing or 0).
 
 The formula CLTV is revenue-based (no margin, no discounting): a rule-of-thumb figure to compare
 regions, not a forecast (the CLV report's model-based CLV is that).
