@@ -153,3 +153,29 @@ def test_clv_cac_uses_the_kpi_formula():
     assert ratio.loc["A", "mean_clv"] == pytest.approx(200.0) and ratio.loc["A", "clv_cac"] == pytest.approx(2.0)
     assert np.isnan(ratio.loc["C", "clv_cac"]) and np.isnan(ratio.loc["D", "clv_cac"])
     assert np.isnan(formulas.clv_cac(5.0, 0.0)) and formulas.clv_cac(5.0, 2.0) == 2.5
+
+
+# ------------------------------------------------------------------------------------- Cronbach's alpha
+def test_one_cronbach_alpha_for_the_survey_report_and_the_demo_truth():
+    import toolkit.reliability as rel
+    import toolkit.survey as sv
+    from toolkit.data import demo_activity as da
+    assert sv.cronbach_alpha is rel.cronbach_alpha is da.cronbach_alpha
+    # By hand: item variances 1 and 7/3, sum-score variance 19/3 -> alpha = 2 (1 - (10/3) / (19/3)) = 18/19.
+    items = np.array([[1.0, 2.0], [2.0, 3.0], [3.0, 5.0]])
+    assert rel.cronbach_alpha(items) == pytest.approx(18 / 19)            # the demo passes arrays
+    frame = pd.DataFrame(np.vstack([items, [[4.0, np.nan]]]), columns=["q1", "q2"])
+    assert sv.cronbach_alpha(frame) == pytest.approx(18 / 19)             # the survey report, listwise
+    assert np.isnan(rel.cronbach_alpha(items[:, :1])) and np.isnan(rel.cronbach_alpha(items[:1]))
+    assert np.isnan(rel.cronbach_alpha(np.array([[1.0, -1.0], [2.0, -2.0]])))   # sum score without variance
+
+
+def test_the_data_package_does_not_import_the_survey_package():
+    """toolkit.survey reads through toolkit.data; the demo generator reaches alpha without importing
+    toolkit.survey (no import cycle between the two packages)."""
+    import subprocess
+    import sys
+    code = ("import sys, toolkit.data.demo, toolkit.data.demo_activity; "
+            "print(any(m == 'toolkit.survey' or m.startswith('toolkit.survey.') for m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from toolkit.reliability import cronbach_alpha  # noqa: F401  (the one formula; demo.py calls da.cronbach_alpha)
+
 from . import demo_params as dp
 from .demo_purchases import NONE
 
@@ -156,11 +158,6 @@ def make_surveys(rng: np.random.Generator, c: dict, ch: dict, P: dp.Params, star
         out_of_range_total=int(len(cells)),
     )
     return out, inj
-
-
-def cronbach_alpha(items: np.ndarray) -> float:
-    k = items.shape[1]
-    return float(k / (k - 1) * (1 - items.var(axis=0, ddof=1).sum() / items.sum(axis=1).var(ddof=1)))
 
 
 def make_interactions(rng: np.random.Generator, c: dict, ch: dict, end_day: int) -> dict:

@@ -1,25 +1,17 @@
 """Internal consistency of multi-item constructs: Cronbach's alpha and item statistics.
 
 alpha = k / (k - 1) * (1 - sum of item variances / variance of the sum score), on the respondents
-who answered every item of the construct (listwise deletion; the count is reported).
+who answered every item of the construct (listwise deletion; the count is reported). The formula is
+:func:`toolkit.reliability.cronbach_alpha` (re-exported here), which the demo's ground truth uses too.
 """
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
+from toolkit.reliability import cronbach_alpha
 
-def cronbach_alpha(items: pd.DataFrame) -> float:
-    """Cronbach's alpha of the columns of ``items`` (complete rows only; NaN for < 2 items or rows)."""
-    x = items.dropna()
-    k = x.shape[1]
-    if k < 2 or len(x) < 2:
-        return float("nan")
-    item_var = x.var(axis=0, ddof=1).sum()
-    total_var = x.sum(axis=1).var(ddof=1)
-    if total_var <= 0:
-        return float("nan")
-    return float(k / (k - 1) * (1 - item_var / total_var))
+__all__ = ["cronbach_alpha", "item_statistics", "reliability"]
 
 
 def reliability(frame: pd.DataFrame, constructs: dict[str, list[str]],
