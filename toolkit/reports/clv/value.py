@@ -16,7 +16,6 @@ import pandas as pd
 from toolkit.clv import holdout as ho
 from toolkit.clv import plots as cplt
 from toolkit.clv import spend as csp
-from toolkit.clv import value_tiers
 from toolkit.clv.attribute_effects import AttributeEffects, attribute_effects
 from toolkit.clv.cashflow import cash_flow_table, customer_margin, period_purchases
 from toolkit.clv.fitting import fit_spend_model
@@ -31,6 +30,7 @@ from toolkit.privacy import protect
 from toolkit.reports.clv.model_choice import CLVData, FinalModel, Fits, Holdout
 from toolkit.reports.clv.wording import cac_sentence, group_ranking_sentence, top_group_sentence, without_empty_notes
 from toolkit.reports.context import ReportContext
+from toolkit.segmentation.tiers import value_tiers
 from toolkit.reports.format import fmt_int, fmt_pct
 from toolkit.reports.section import Section
 
@@ -307,7 +307,8 @@ def cash_flows(rep: ReportContext, data: CLVData, final: FinalModel, value: Valu
                              and cust["customer_type"].nunique() > 1 else None)
     if seg_col is not None and (cust is None or seg_col not in cust.columns):
         raise ValueError(f"segment_by {seg_col!r} is not a column of the customer table")
-    segments = cust[seg_col].reindex(table.index) if seg_col else value_tiers(table["clv"])
+    segments = (cust[seg_col].reindex(table.index) if seg_col else   # tiers in their order, high first
+                value_tiers(table["clv"]).astype(pd.CategoricalDtype(["high", "mid", "low", "none"], ordered=True)))
     seg_name = seg_col.replace("_", " ") if seg_col else "value tier (top 20% by CLV high, next 30% mid)"
     flow_h = value.horizon if value.method == "horizon" else 60
     purchases_m = period_purchases(final.model, data.rfm, flow_h, "M")
