@@ -30,9 +30,9 @@ from toolkit.privacy import protect
 from toolkit.reports.clv.model_choice import CLVData, FinalModel, Fits, Holdout
 from toolkit.reports.clv.wording import cac_sentence, group_ranking_sentence, top_group_sentence, without_empty_notes
 from toolkit.reports.context import ReportContext
-from toolkit.segmentation.tiers import value_tiers
 from toolkit.reports.format import fmt_int, fmt_pct
 from toolkit.reports.section import Section
+from toolkit.segmentation.tiers import value_tiers
 
 __all__ = ["SpendModel", "Independence", "Valuation", "CashFlows", "Groups", "spend", "spend_independence",
            "units_and_discounting", "lifetime_value", "intervals", "cash_flows", "by_region_and_type", "drivers",
