@@ -198,7 +198,7 @@ def one_duckdb_thread():
     from toolkit.engine import duckdb_connection
 
     con = duckdb_connection()
-    before = int(con.execute("SELECT current_setting('threads')").fetchone()[0])
+    before = int(con.execute("SELECT current_setting('threads')").fetchall()[0][0])
     con.execute("SET threads = 1")
     yield
     con.execute(f"SET threads = {before}")

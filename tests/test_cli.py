@@ -163,7 +163,7 @@ def test_each_report_loads_its_dataset_with_the_runs_settings(tmp_path, monkeypa
     nb.cells = [params, nbformat.v4.new_code_cell(
         "from toolkit.engine import duckdb_connection\nfrom toolkit.reports import open_report\n"
         "rep = open_report('used', dataset, run_dir, privacy, settings)\n"
-        "threads = duckdb_connection().execute(\"SELECT current_setting('threads')\").fetchone()[0]\n"
+        "threads = duckdb_connection().execute(\"SELECT current_setting('threads')\").fetchall()[0][0]\n"
         "rep.out.metrics('used', {'engine': rep.ds.engine, 'settings': rep.ds.settings.as_dict(), "
         "'duckdb_threads': int(threads)})\n")]
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}

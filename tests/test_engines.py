@@ -194,7 +194,7 @@ def _tiny_spec(tmp_path, engine: str | None = None):
 
 def _duckdb_setting(name: str) -> str:
     from toolkit.engine import duckdb_connection
-    return str(duckdb_connection().execute(f"SELECT current_setting('{name}')").fetchone()[0])
+    return str(duckdb_connection().execute(f"SELECT current_setting('{name}')").fetchall()[0][0])
 
 
 def test_engine_from_the_argument_else_the_spec_else_duckdb_and_never_the_environment(monkeypatch, tmp_path):

@@ -142,8 +142,10 @@ def duckdb_connection(settings: "EngineSettings | Mapping[str, Any] | None" = No
         except duckdb.Error:
             pass
     elif wanted is not None and wanted != _CON_SETTINGS:
-        _CON.execute(f"SET threads = {int(wanted['threads'])}")
-        _CON.execute(f"SET memory_limit = '{wanted['memory_limit']}'")
+        cur = _CON.cursor()   # database-wide settings; a cursor is not blocked by a caller's unfinished result
+        cur.execute(f"SET threads = {int(wanted['threads'])}")
+        cur.execute(f"SET memory_limit = '{wanted['memory_limit']}'")
+        cur.close()
         _CON_SETTINGS.clear()
         _CON_SETTINGS.update(wanted)
     return _CON
