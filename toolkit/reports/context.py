@@ -31,8 +31,11 @@ class ReportContext:
 
     @property
     def currency(self) -> str:
-        """The dataset's currency code, or "" when its amounts are not money (or there is no dataset)."""
-        return (getattr(self.ds, "currency", None) or "") if self.ds is not None else ""
+        """The dataset's currency code, or "" when there is no dataset or its transactions carry no
+        amounts (no number of such a report is labelled money)."""
+        if self.ds is None or not getattr(self.ds, "has_money", False):
+            return ""
+        return getattr(self.ds, "currency", None) or ""
 
 
 def open_report(name: str, dataset: str | None = None, run_dir: str | None = None, privacy: bool = True,
