@@ -48,7 +48,7 @@ def inputs(money=True, contacts=True, scores=True, regions=("North", "South")) -
 
 
 def ctx(tmp_path, privacy=True, currency="EUR"):
-    ds = SimpleNamespace(name="tiny", currency=currency)
+    ds = SimpleNamespace(name="tiny", currency=currency, has_money=bool(currency))
     return ReportContext("action_plan", ds, RunResults(tmp_path, notebook="action_plan", pseudonymise=privacy))
 
 

@@ -27,7 +27,7 @@ PERIODS = {"2025Q1": ("2025-01-01", "2025-03-31"), "2025Q2": ("2025-04-01", "202
 
 
 def _rep(tmp_path, currency="EUR", ds=None) -> ReportContext:
-    ds = ds if ds is not None else SimpleNamespace(currency=currency, name="fake", title="Fake company")
+    ds = ds if ds is not None else SimpleNamespace(currency=currency, has_money=bool(currency), name="fake", title="Fake company")
     return ReportContext("kpi_scorecard", ds, RunResults(tmp_path / "run", notebook="kpi_scorecard"))
 
 
