@@ -3,7 +3,7 @@
     python benchmarks/bench_clv.py                       # 1e6 rows / 100k and 1e7 rows / 1M customers
     python benchmarks/bench_clv.py --sizes 1e6 --skip-lifetimes
 
-Each size is a Pareto/NBD-simulated log (toolkit.clv.simulate, rows = 10 x customers, order lines
+Each size is a Pareto/NBD-simulated log (toolkit.clv.models.simulate, rows = 10 x customers, order lines
 split from purchase occasions, Gamma-Gamma spend). Both sides run as child processes on the same
 log (npy files): rfm_summary vs lifetimes' summary_data_from_transaction_data (days / 7, i.e.
 freq="D", freq_multiplier=7), best of two runs, with the peak resident memory of the summary step
@@ -124,7 +124,7 @@ def custkit_child(data: Path, pareto: bool, repeat: int, interval_draws: int = 0
     out["clv_s"] = time.perf_counter() - t
     out["clv_sum"] = float(clv.sum())
     if interval_draws:
-        from toolkit.clv.intervals import customer_intervals
+        from toolkit.clv.valuation.intervals import customer_intervals
 
         gc.collect()
         rss0 = rss_kb("VmRSS")

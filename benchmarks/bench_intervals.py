@@ -1,9 +1,9 @@
-"""Time and memory of per-customer CLV intervals (toolkit.clv.intervals) at 1e5 and 1e6 customers.
+"""Time and memory of per-customer CLV intervals (toolkit.clv.valuation.intervals) at 1e5 and 1e6 customers.
 
     python benchmarks/bench_intervals.py                      # 100,000 and 1,000,000 customers
     python benchmarks/bench_intervals.py --sizes 100000 --draws 200 --out results.json
 
-For each size a transaction log is simulated with toolkit.clv.simulate.simulate_transactions
+For each size a transaction log is simulated with toolkit.clv.models.simulate.simulate_transactions
 (BG/NBD purchases, Gamma-Gamma spend, first purchases spread over a year, two years of data, weekly
 units) and summarised with rfm_summary; the summary is written to a Parquet file. A fresh Python
 process then loads the summary, fits BG/NBD and Gamma-Gamma and computes 90% intervals for expected
@@ -33,7 +33,7 @@ def child(path: str, n_draws: int, memory_limit: int) -> dict:
     import pandas as pd
 
     from toolkit.clv import BetaGeo, GammaGamma
-    from toolkit.clv.intervals import customer_intervals
+    from toolkit.clv.valuation.intervals import customer_intervals
 
     rfm = pd.read_parquet(path)
     rfm.attrs["time_unit"] = "W"

@@ -25,7 +25,7 @@ import pytest
 from scipy.special import comb, roots_jacobi
 
 from toolkit.clv import ConvergenceError
-from toolkit.clv.bgbb import BetaGeoBetaBinom
+from toolkit.clv.models.bgbb import BetaGeoBetaBinom
 
 PUBLISHED = {"alpha": 1.204, "beta": 0.750, "gamma": 0.657, "delta": 2.783}
 

@@ -14,11 +14,11 @@ import pandas as pd
 import pytest
 
 from toolkit.clv import BetaGeo, GammaGamma, ModifiedBetaGeo, ParetoNBD, rfm_summary, simulate_bgnbd
-from toolkit.clv import scorecard as sc
-from toolkit.clv.base import WITHHELD, _dedupe, fit_flag, unique_rows
-from toolkit.clv.fitting import model_comparison, parameter_table
-from toolkit.clv.valuation import TOO_FEW, expected_spend, value_by_group
-from toolkit.clv.value_intervals import intervals_withheld
+from toolkit.clv.evaluation import scorecard as sc
+from toolkit.clv.models.base import WITHHELD, _dedupe, fit_flag, unique_rows
+from toolkit.clv.evaluation.fitting import model_comparison, parameter_table
+from toolkit.clv.valuation.per_customer import TOO_FEW, expected_spend, value_by_group
+from toolkit.clv.valuation.value_intervals import intervals_withheld
 
 NO_DROPOUT = f"at the no-dropout boundary: {WITHHELD}"
 
@@ -59,7 +59,8 @@ def test_dedupe_weights_many_levels_against_groupby():
 
 def test_covariate_dedupe_with_a_region_of_37_levels():
     """The path of the reported OverflowError: _dedupe_frame with 37-level dummy columns."""
-    from toolkit.clv.covariates import CovariateDesign, _dedupe_frame
+    from toolkit.clv.models.covariates import _dedupe_frame
+    from toolkit.design import CovariateDesign
 
     rng = np.random.default_rng(2)
     n = 4000
@@ -241,7 +242,7 @@ def test_report_tables_and_sentences_for_flagged_fits(no_dropout_fits):
 
 
 def test_value_intervals_refuse_a_flagged_fit(no_dropout_fits):
-    from toolkit.clv.value_intervals import value_intervals
+    from toolkit.clv.valuation.value_intervals import value_intervals
 
     rfm = no_dropout_rfm(200)
     with pytest.raises(ValueError, match="No intervals are given for the values: the BG/NBD fit is at the no-dropout"):

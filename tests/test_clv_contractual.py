@@ -11,9 +11,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from toolkit.clv.contractual import (ShiftedBetaGeometric, durations_from_dates, fit_cohorts, km_comparison,
+from toolkit.clv.models.contractual import (ShiftedBetaGeometric, durations_from_dates, fit_cohorts, km_comparison,
                                      survivors_to_durations)
-from toolkit.clv.special import hyp2f1
+from toolkit.clv.models.special import hyp2f1
 
 HIGH_END = [1000, 869, 743, 653, 593, 551, 517, 491]
 
@@ -34,7 +34,7 @@ def test_fh2007_how_to_project_customer_retention_high_end_segment():
 def test_gradient_matches_finite_differences():
     m = ShiftedBetaGeometric()
     d = survivors_to_durations(HIGH_END)
-    from toolkit.clv.contractual import _as_durations
+    from toolkit.clv.models.contractual import _as_durations
     data = _as_durations(d["duration"], d["churned"], d["customers"])
     theta = np.array([0.7, 3.5])
     _, g = m._loglik_grad(theta, data)
@@ -170,7 +170,7 @@ def test_homogeneous_cohorts_are_flagged_with_intervals_withheld():
     along that ridge — to gamma ~ 4e5, delta ~ 7e6 and beyond, as on the reported data — the fit is
     flagged (a nearly singular Hessian) or finds no maximum (then fit_cohorts takes the geometric
     limit, flagged too); either way no interval is shown."""
-    from toolkit.clv.base import WITHHELD, ConvergenceError, fit_flag
+    from toolkit.clv.models.base import WITHHELD, ConvergenceError, fit_flag
 
     for n, theta, seed, direct_flag in [(1000, 0.05, 9, "singular"), (500, 0.1, 9, "singular"),
                                         (3000, 0.04, 3, None)]:

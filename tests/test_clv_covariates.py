@@ -10,8 +10,9 @@ import pandas as pd
 import pytest
 
 from toolkit.clv import BetaGeo, GammaGamma, rfm_summary
-from toolkit.clv.base import ConvergenceError, customer_arrays
-from toolkit.clv.covariates import (BetaGeoCovariates, CovariateDesign, GammaGammaCovariates, MeanSpendRegression,
+from toolkit.clv.models.base import ConvergenceError, customer_arrays
+from toolkit.design import CovariateDesign
+from toolkit.clv.models.covariates import (BetaGeoCovariates, GammaGammaCovariates, MeanSpendRegression,
                                     _dedupe_frame, covariate_effects, simulate_covariates)
 
 REF = {"customer_type": "individual", "region": "North"}
@@ -76,9 +77,9 @@ def test_gradients_match_finite_differences():
     data = _dedupe_frame({"x": x, "tx": tx, "T": T, "Xp": m.designs_["purchase"].transform(attrs),
                           "Xd": m.designs_["dropout"].transform(attrs)}, np.ones(len(x)))
     phi = np.r_[np.log([0.8, 8.0, 0.9, 4.0]), 0.3, -0.2, 0.1, -0.4, 0.2, 0.3]
-    _, g = m._loglik_grad(phi, data)
+    _, g = m._loglik_phi(phi, data)
     h = 1e-6
-    fd = [(m._loglik_grad(phi + h * e, data)[0] - m._loglik_grad(phi - h * e, data)[0]) / (2 * h)
+    fd = [(m._loglik_phi(phi + h * e, data)[0] - m._loglik_phi(phi - h * e, data)[0]) / (2 * h)
           for e in np.eye(len(phi))]
     np.testing.assert_allclose(g, fd, rtol=1e-5, atol=1e-4)
 
@@ -88,8 +89,8 @@ def test_gradients_match_finite_differences():
     data = _dedupe_frame({"x": sim.loc[rep, "frequency"].to_numpy(), "m": sim.loc[rep, "monetary_value"].to_numpy(),
                           "X": s.designs_["spend"].transform(attrs.loc[rep])}, np.ones(int(rep.sum())))
     phi = np.r_[np.log([6.0, 4.0, 15.0]), 1.0, 0.2, -0.1]
-    _, g = s._loglik_grad(phi, data)
-    fd = [(s._loglik_grad(phi + h * e, data)[0] - s._loglik_grad(phi - h * e, data)[0]) / (2 * h)
+    _, g = s._loglik_phi(phi, data)
+    fd = [(s._loglik_phi(phi + h * e, data)[0] - s._loglik_phi(phi - h * e, data)[0]) / (2 * h)
           for e in np.eye(len(phi))]
     np.testing.assert_allclose(g, fd, rtol=1e-5, atol=1e-4)
 

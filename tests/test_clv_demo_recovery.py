@@ -14,7 +14,7 @@ import pandas as pd
 from scipy import stats
 
 from toolkit.clv import BetaGeo, rfm_summary
-from toolkit.clv.ground_truth import ground_truth_recovery
+from toolkit.clv.evaluation.ground_truth import ground_truth_recovery
 from toolkit.data import load_dataset
 
 

@@ -89,7 +89,7 @@ def test_gamma_gamma_predictions_are_warning_free_at_extremes():
 
 
 def test_bgbb_predictions_are_warning_free_at_extremes():
-    bgbb_mod = pytest.importorskip("toolkit.clv.bgbb")
+    bgbb_mod = pytest.importorskip("toolkit.clv.models.bgbb")
     m = bgbb_mod.BetaGeoBetaBinom.from_params(alpha=1.204, beta=0.750, gamma=0.657, delta=2.783)
     rows = [(0, 0, n) for n in (1, 6, 10_000)] + [(x, t, n) for n in (1, 6, 10_000)
                                                    for x in {1, n // 2, n} for t in {x, n} if 0 < x <= t <= n]

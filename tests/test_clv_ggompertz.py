@@ -26,7 +26,7 @@ from scipy import integrate
 from scipy.special import gammaln
 
 from toolkit.clv import BoundaryWarning, GGompertzNBD, ParetoNBD, rfm_summary
-from toolkit.clv.base import as_rfm
+from toolkit.clv.models.base import as_rfm
 
 PARAM_SETS = [
     dict(r=0.55, alpha=10.5, b=0.01, s=0.6, beta=0.1),

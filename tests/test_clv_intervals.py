@@ -10,7 +10,7 @@ from scipy.stats import binom
 
 from toolkit.clv import (BetaGeo, GammaGamma, ParetoNBD, customer_lifetime_value, rfm_summary, simulate_bgnbd,
                          simulate_paretonbd, simulate_transactions)
-from toolkit.clv.intervals import customer_intervals, draw_parameters
+from toolkit.clv.valuation.intervals import customer_intervals, draw_parameters
 
 TOTAL = "expected purchases (total)"
 

@@ -7,8 +7,8 @@ import pytest
 
 from toolkit.clv import (BetaGeo, ConvergenceError, GammaGamma, ModifiedBetaGeo, ParetoNBD,
                          simulate_bgnbd, simulate_paretonbd)
-from toolkit.clv.base import as_rfm
-from toolkit.clv.gammagamma import _SpendData
+from toolkit.clv.models.base import as_rfm
+from toolkit.clv.models.gammagamma import _SpendData
 
 
 def _fd_gradient(model, theta, data, h=1e-6):

@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 
 from toolkit.clv import BetaGeo, ParetoNBD, rfm_summary, simulate_transactions
-from toolkit.clv import holdout as ho
+from toolkit.clv.evaluation import holdout as ho
 from toolkit.clv.occasions import purchase_occasions
-from toolkit.clv.valuation import customer_value
+from toolkit.clv.valuation.per_customer import customer_value
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "notebooks" / "03_clv.ipynb"
@@ -101,7 +101,7 @@ def test_purchase_occasions_drop_return_only_days():
 
 def test_customer_value_matches_the_library_clv(fitted):
     from toolkit.clv import GammaGamma, customer_lifetime_value
-    from toolkit.clv.units import period_rate
+    from toolkit.clv.valuation.units import period_rate
 
     rfm, models = fitted
     gg = GammaGamma(nonpositive="drop").fit(rfm)
@@ -193,10 +193,10 @@ def test_notebook_on_cdnow_sample(tmp_path, shared_data):
     assert not (tmp_path / "results" / "clv_by_region.parquet").exists()     # CDNOW has no regions
     comp = pd.read_parquet(tmp_path / "results" / "model_comparison.parquet").set_index("model")
     assert comp.loc["BG/NBD", "log_likelihood"] == pytest.approx(-9582.4, abs=0.5)   # the published fit
-    # the documented choice rule (toolkit.clv.scorecard.CHOICE_RULE) applied to the published comparison:
+    # the documented choice rule (toolkit.clv.evaluation.scorecard.CHOICE_RULE) applied to the published comparison:
     # models within EQUIVALENT_MEAN_RANK of the best mean rank, then the lowest calibration BIC (none of
     # the three CDNOW fits is flagged, see test_clv_scorecard)
-    from toolkit.clv.scorecard import EQUIVALENT_MEAN_RANK
+    from toolkit.clv.evaluation.scorecard import EQUIVALENT_MEAN_RANK
 
     pool = comp.loc[comp["mean_rank"] <= comp["mean_rank"].min() + EQUIVALENT_MEAN_RANK]
     assert metrics["chosen_model"] == pool["bic"].idxmin(), comp[["mean_rank", "bic"]]

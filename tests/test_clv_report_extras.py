@@ -1,5 +1,5 @@
-"""Intervals on the CLV table (toolkit.clv.value_intervals) and the effects of customer attributes
-(toolkit.clv.attribute_effects) on the small demo, and the CLV notebook's sections built on them."""
+"""Intervals on the CLV table (toolkit.clv.valuation.value_intervals) and the effects of customer attributes
+(toolkit.clv.evaluation.attribute_effects) on the small demo, and the CLV notebook's sections built on them."""
 from __future__ import annotations
 
 import json
@@ -9,13 +9,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from toolkit.clv import attribute_effects as ae
-from toolkit.clv import holdout as ho
+from toolkit.clv.evaluation import attribute_effects as ae
+from toolkit.clv.evaluation import holdout as ho
 from toolkit.clv import rfm_summary
-from toolkit.clv.fitting import fit_models, fit_spend_model
+from toolkit.clv.evaluation.fitting import fit_models, fit_spend_model
 from toolkit.clv.occasions import first_purchase_amount, purchase_occasions
-from toolkit.clv.valuation import customer_value, explicit_churn
-from toolkit.clv.value_intervals import value_intervals
+from toolkit.clv.valuation.per_customer import customer_value, explicit_churn
+from toolkit.clv.valuation.value_intervals import value_intervals
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "notebooks" / "03_clv.ipynb"

@@ -15,7 +15,7 @@ import pytest
 
 from toolkit.clv import (BetaGeo, ConvergenceError, GammaGamma, ModifiedBetaGeo, ParetoNBD, rfm_summary,
                          simulate_bgnbd, simulate_transactions)
-from toolkit.clv.base import BoundaryWarning, as_rfm
+from toolkit.clv.models.base import BoundaryWarning, as_rfm
 from toolkit.clv.occasions import purchase_occasions
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -6,9 +6,9 @@ import pandas as pd
 import pytest
 
 from toolkit.clv import BetaGeo, GammaGamma, ModifiedBetaGeo, ParetoNBD, rfm_summary, simulate_transactions
-from toolkit.clv import scorecard as sc
-from toolkit.clv.holdout import tracking_series
-from toolkit.clv.valuation import expected_spend
+from toolkit.clv.evaluation import scorecard as sc
+from toolkit.clv.evaluation.holdout import tracking_series
+from toolkit.clv.valuation.per_customer import expected_spend
 
 CAL, OBS = "2023-06-30", "2023-12-31"
 

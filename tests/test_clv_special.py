@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from toolkit.clv import ParetoNBD, hyp2f1, log_hyp2f1
-from toolkit.clv.paretonbd import _log_tail_closed, log_tail
-from toolkit.clv.special import hyp2f1_a1
+from toolkit.clv.models.paretonbd import _log_tail_closed, log_tail
+from toolkit.clv.models.special import hyp2f1_a1
 
 
 def series_2f1(a: float, b: float, c: float, z: float, tol: str = "1e-22") -> float:

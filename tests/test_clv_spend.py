@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from toolkit.clv import spend as sp
+from toolkit.clv.evaluation import spend as sp
 
 
 def _frame(x, m, **extra):

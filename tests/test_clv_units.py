@@ -9,9 +9,9 @@ import pytest
 from scipy import integrate
 
 from toolkit.clv import BetaGeo, GammaGamma, ParetoNBD, rfm_summary, simulate_transactions
-from toolkit.clv import units as U
-from toolkit.clv.cashflow import cash_flow_table, customer_margin, dert, dert_paretonbd, period_purchases
-from toolkit.clv.valuation import customer_value
+from toolkit.clv.valuation import units as U
+from toolkit.clv.valuation.cashflow import cash_flow_table, customer_margin, dert, dert_paretonbd, period_purchases
+from toolkit.clv.valuation.per_customer import customer_value
 
 OBS = "2023-12-31"
 

@@ -29,7 +29,7 @@ EXPECTED = {"c02": "high", "c06": "high", "c03": "mid", "c09": "mid", "c04": "mi
 
 def test_one_tier_rule_is_shared_by_every_package():
     assert clv.value_tiers is sg.value_tiers is ch.value_tiers is tiers_module.value_tiers
-    from toolkit.clv import business
+    from toolkit.clv.valuation import business
     from toolkit.churn import warning
     assert business.value_tiers is warning.value_tiers is tiers_module.value_tiers
 
@@ -121,9 +121,9 @@ def cac_dataset(tmp_path_factory):
 
 
 def test_clv_and_kpi_reports_give_the_same_cac_for_a_region_and_period(cac_dataset):
-    """The CLV report's CAC per region (toolkit.clv.valuation.region_cac, over the data's one quarter)
+    """The CLV report's CAC per region (toolkit.clv.valuation.per_customer.region_cac, over the data's one quarter)
     and the KPI scorecard's CAC of that region and quarter are the same number, by the same formula."""
-    from toolkit.clv.valuation import region_cac
+    from toolkit.clv.valuation.per_customer import region_cac
     from toolkit.kpi import COMPANY, build_scorecard
     clv_side = region_cac(CAC_SPEND, CAC_CUSTOMERS)
     assert clv_side.drop("D").to_dict() == pytest.approx(EXPECTED_CAC) and np.isnan(clv_side["D"])
@@ -133,15 +133,15 @@ def test_clv_and_kpi_reports_give_the_same_cac_for_a_region_and_period(cac_datas
     for region in ("A", "B", "C"):
         assert kpi_side[region] == pytest.approx(clv_side[region]), region
     assert np.isnan(kpi_side["D"]) and np.isnan(clv_side["D"])
-    from toolkit.clv import business
+    from toolkit.clv.valuation import business
     per_quarter = business.cac(CAC_SPEND, CAC_CUSTOMERS, freq="Q", by=("period", "region")).set_index("region")
     assert per_quarter["cac"].drop("D").to_dict() == pytest.approx(EXPECTED_CAC)
 
 
 def test_clv_cac_uses_the_kpi_formula():
     """CLV/CAC is NaN where CAC is 0 or missing, on the CLV side as in the scorecard (no inf)."""
-    from toolkit.clv import business
-    from toolkit.clv.valuation import region_cac, value_by_group
+    from toolkit.clv.valuation import business
+    from toolkit.clv.valuation.per_customer import region_cac, value_by_group
     from toolkit.kpi import formulas
     table = pd.DataFrame({"clv": [300.0, 100.0, 200.0, 50.0, 80.0], "prob_alive": 0.5},
                          index=["c1", "c2", "c3", "c4", "c5"])

@@ -22,8 +22,8 @@ import pytest
 import yaml
 
 from toolkit.clv import customer_lifetime_value, simulate_transactions
-from toolkit.clv.attribute_effects import AttributeEffects
-from toolkit.clv.units import period_rate
+from toolkit.clv.evaluation.attribute_effects import AttributeEffects
+from toolkit.clv.valuation.units import period_rate
 from toolkit.data import InsufficientDataError, MissingTableError, load_dataset
 from toolkit.reports import clv as report
 from toolkit.reports.clv import model_choice as report_models
@@ -384,7 +384,7 @@ def test_spend_independence_verdict_tables_and_the_revenue_gap(company, monkeypa
     gap = revenue_t["predicted_vs_actual"].dropna()
     assert sec.sentences[-1] == (f"On the holdout, forecast revenue per customer is off by between {gap.min():+.0%} and "
                                  f"{gap.max():+.0%} across frequency bands (largest gap in band {gap.abs().idxmax()}).")
-    from toolkit.clv import spend as csp
+    from toolkit.clv.evaluation import spend as csp
 
     real = csp.spend_by_frequency
     monkeypatch.setattr(csp, "spend_by_frequency", lambda *a, **k: real(*a, **k).assign(actual_revenue=0.0,

@@ -24,9 +24,9 @@ from toolkit.data import quality as dq
 from toolkit import segmentation as sg
 from toolkit.clv import BetaGeo, rfm_summary
 from toolkit.clv import occasions as cr
-from toolkit.clv.business import formula_cltv
-from toolkit.clv.cashflow import customer_margin
-from toolkit.clv.holdout import tracking_series
+from toolkit.clv.valuation.business import formula_cltv
+from toolkit.clv.valuation.cashflow import customer_margin
+from toolkit.clv.evaluation.holdout import tracking_series
 from toolkit.data import load_dataset
 from toolkit.data.readers import LINE
 from toolkit.engine import as_log, collect, transaction_log, transaction_totals

@@ -11,7 +11,7 @@
 * :mod:`~toolkit.churn.reasons`    churn-reason Pareto, by group, satisfaction before leaving
 * :mod:`~toolkit.churn.plots`      the report's figures
 """
-from toolkit.churn.design import Design, top_levels
+from toolkit.design import Design, top_levels
 from toolkit.churn.evaluation import (CVResult, calibration_table, classification_metrics, cross_validate,
                                       gains_table)
 from toolkit.churn.features import DEFAULT_EXCLUDE, build_features, discover_attributes, is_engineered

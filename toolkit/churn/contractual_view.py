@@ -1,6 +1,6 @@
 """The churn report's contractual-retention section: one shifted-beta-geometric (sBG) model per cohort.
 
-:mod:`toolkit.clv.contractual` holds the model; this module turns a dataset into what the report
+:mod:`toolkit.clv.models.contractual` holds the model; this module turns a dataset into what the report
 shows:
 
 * **monthly durations** from the customer table: the recorded ``tenure`` in months for snapshots
@@ -21,7 +21,7 @@ cancels at the end of period T. A customer observed for ``W`` complete months (a
 as-of date) who churned after ``c`` months (fractional) churned in period ``ceil(c)`` (at least 1);
 churn after the last complete month is not yet observable at whole-month resolution, so such a
 customer counts as active at ``W``, like every customer still active. This keeps each period's
-risk set complete (:func:`toolkit.clv.contractual.durations_from_dates` floors the churn time
+risk set complete (:func:`toolkit.clv.models.contractual.durations_from_dates` floors the churn time
 instead, which moves churn one period early and counts churn in the first month as no churn).
 """
 from __future__ import annotations
@@ -33,10 +33,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from toolkit.churn.design import as_text, top_levels
+from toolkit.design import as_text, top_levels
 from toolkit.churn.labels import DAYS_PER_MONTH, customer_table, is_dated
-from toolkit.clv.base import BoundaryWarning
-from toolkit.clv.contractual import CohortRetention, ShiftedBetaGeometric, fit_cohorts, km_comparison
+from toolkit.clv.models.base import BoundaryWarning
+from toolkit.clv.models.contractual import CohortRetention, ShiftedBetaGeometric, fit_cohorts, km_comparison
 
 __all__ = ["ACQUISITION_YEAR", "CHARGE_COLUMNS", "COHORT_COLUMNS", "ContractualData", "ContractualView",
            "choose_cohort", "contractual_data", "fit_contractual", "monthly_durations", "monthly_rate",

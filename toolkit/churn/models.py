@@ -26,7 +26,7 @@ from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedKFold
 from threadpoolctl import threadpool_limits
 
-from toolkit.churn.design import Design, as_text
+from toolkit.design import Design, as_text
 from toolkit.churn.evaluation import classification_metrics, cross_validate
 
 KINDS = ("auto", "logit", "hgb")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from toolkit.churn.design import top_levels
+from toolkit.design import top_levels
 
 _MONTHS = {"M": 1, "Q": 3, "Y": 12}
 _FREQ_NAMES = {"M": "month", "Q": "quarter", "Y": "year"}

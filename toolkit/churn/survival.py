@@ -19,7 +19,7 @@ from statsmodels.duration.survfunc import SurvfuncRight, survdiff
 from statsmodels.iolib.summary2 import Summary
 
 from toolkit.data.errors import InsufficientDataError
-from toolkit.churn.design import OTHER, Design, as_text, top_levels
+from toolkit.design import OTHER, Design, as_text, top_levels
 from toolkit.churn.features import DEFAULT_EXCLUDE, discover_attributes
 from toolkit.churn.labels import customer_table
 

@@ -11,19 +11,19 @@ evaluate, rank and recommend models), ``report`` (purchase occasions, CLV table,
 ``cashflow`` (DERT, cash flows per segment, margins), ``units`` (time units, yearly rates),
 ``spend`` (frequency-spend diagnostics), ``plots``.
 """
-from .base import BaseModel, BoundaryWarning, ConvergenceError, FitDiagnostics
-from .bgbb import BetaGeoBetaBinom
-from .bgnbd import BetaGeo, ModifiedBetaGeo
-from .business import cac, clv_cac, formula_cltv, value_tiers
-from .cashflow import dert
-from .gammagamma import GammaGamma
-from .ggompertz import GGompertzNBD
-from .paretonbd import ParetoNBD
-from .scorecard import holdout_scorecard
-from .simulate import simulate_bgnbd, simulate_paretonbd, simulate_transactions
-from .special import hyp2f1, log_hyp2f1
-from .summary import TIME_UNITS, rfm_summary, unit_days
-from .value import customer_lifetime_value, discount_factors
+from toolkit.clv.models.base import BaseModel, BoundaryWarning, ConvergenceError, FitDiagnostics
+from toolkit.clv.models.bgbb import BetaGeoBetaBinom
+from toolkit.clv.models.bgnbd import BetaGeo, ModifiedBetaGeo
+from toolkit.clv.valuation.business import cac, clv_cac, formula_cltv, value_tiers
+from toolkit.clv.valuation.cashflow import dert
+from toolkit.clv.models.gammagamma import GammaGamma
+from toolkit.clv.models.ggompertz import GGompertzNBD
+from toolkit.clv.models.paretonbd import ParetoNBD
+from toolkit.clv.evaluation.scorecard import holdout_scorecard
+from toolkit.clv.models.simulate import simulate_bgnbd, simulate_paretonbd, simulate_transactions
+from toolkit.clv.models.special import hyp2f1, log_hyp2f1
+from toolkit.clv.summary import TIME_UNITS, rfm_summary, unit_days
+from toolkit.clv.valuation.value import customer_lifetime_value, discount_factors
 
 __all__ = [
     "BaseModel", "BetaGeo", "BetaGeoBetaBinom", "BoundaryWarning", "ConvergenceError", "FitDiagnostics", "GammaGamma", "GGompertzNBD", "ModifiedBetaGeo",

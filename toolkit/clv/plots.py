@@ -219,7 +219,7 @@ def plot_cash_flows(flows: pd.DataFrame, currency: str = "", unit_label: str = "
 
 def plot_interval_width(customers: pd.DataFrame, currency: str = "", level: float = 0.9):
     """Scatter of each customer's CLV against the width of its interval (``clv``, ``clv_lower``,
-    ``clv_upper`` of :class:`toolkit.clv.value_intervals.ValueIntervals`)."""
+    ``clv_upper`` of :class:`toolkit.clv.valuation.value_intervals.ValueIntervals`)."""
     width = customers["clv_upper"] - customers["clv_lower"]
     fig, ax = new_figure(f"How uncertain is each customer's CLV? ({level:.0%} intervals)",
                          f"CLV estimate ({currency})", f"width of the {level:.0%} interval ({currency})")
@@ -258,7 +258,7 @@ def prob_alive_path(model, purchase_times, end=None, points: int = 200,
     raw = pd.Series(purchase_times)
     dates = pd.api.types.is_datetime64_any_dtype(raw) or isinstance(raw.iloc[0], (pd.Timestamp, np.datetime64))
     if dates:
-        from .summary import unit_days
+        from toolkit.clv.summary import unit_days
 
         unit = time_unit or getattr(model, "time_unit_", None) or "D"
         days = unit_days(unit)

@@ -1,8 +1,8 @@
 """The business formulas of the toolkit: CAC, formula CLTV and CLV/CAC (element-wise on arrays).
 
 This is their one home. The scorecard applies them to its additive sums (regions, the rest of the
-company, trailing windows, previous periods); ``toolkit.clv.business`` (``cac``, ``clv_cac``,
-``formula_cltv``) and ``toolkit.clv.valuation.region_cac`` group raw tables into cells (period,
+company, trailing windows, previous periods); ``toolkit.clv.valuation.business`` (``cac``, ``clv_cac``,
+``formula_cltv``) and ``toolkit.clv.valuation.per_customer.region_cac`` group raw tables into cells (period,
 region, channel) and apply them, so the CLV and KPI reports' CAC of the same region and period agree
 (tests/test_one_home.py, tests/test_kpi.py). The inputs differ in two respects: ``business.formula_cltv``
 measures purchase frequency as orders per buying customer per period over the whole data span, the

@@ -11,15 +11,15 @@ from typing import Any
 
 import pandas as pd
 
-from toolkit.clv import holdout as ho
+from toolkit.clv.evaluation import holdout as ho
 from toolkit.clv import plots as cplt
 from toolkit.clv import rfm_summary
-from toolkit.clv.fitting import fit_models, fit_spend_model, model_comparison, parameter_table
-from toolkit.clv.ground_truth import ground_truth_files, ground_truth_recovery
+from toolkit.clv.evaluation.fitting import fit_models, fit_spend_model, model_comparison, parameter_table
+from toolkit.clv.evaluation.ground_truth import ground_truth_files, ground_truth_recovery
 from toolkit.clv.occasions import PurchaseLog, first_purchase_amount, purchase_occasions, purchases_until
-from toolkit.clv.scorecard import Scorecard, holdout_scorecard
-from toolkit.clv.units import normalize_unit, unit_name
-from toolkit.clv.valuation import expected_spend
+from toolkit.clv.evaluation.scorecard import Scorecard, holdout_scorecard
+from toolkit.clv.valuation.units import normalize_unit, unit_name
+from toolkit.clv.valuation.per_customer import expected_spend
 from toolkit.data import InsufficientDataError
 from toolkit.engine import transaction_totals
 from toolkit.reports.clv.wording import (alive_caveat, bic_sentence, final_fit_note, flag_sentences,
@@ -72,7 +72,7 @@ class Fits:
 
 @dataclass
 class Holdout:
-    """The models judged on the holdout: the scorecard (:func:`toolkit.clv.scorecard.holdout_scorecard`)
+    """The models judged on the holdout: the scorecard (:func:`toolkit.clv.evaluation.scorecard.holdout_scorecard`)
     and the spend forecast ``spend_cal`` of a Gamma-Gamma fitted on the calibration period."""
 
     card: Scorecard

@@ -11,9 +11,9 @@ from typing import Any
 
 import pandas as pd
 
-from toolkit.clv.attribute_effects import AttributeEffects
-from toolkit.clv.units import period_rate
-from toolkit.clv.value_intervals import ValueIntervals
+from toolkit.clv.evaluation.attribute_effects import AttributeEffects
+from toolkit.clv.valuation.units import period_rate
+from toolkit.clv.valuation.value_intervals import ValueIntervals
 from toolkit.reports.clv.model_choice import CLVData, Fits, Holdout
 from toolkit.reports.clv.value import CashFlows, Groups, Independence, SpendModel, Valuation
 from toolkit.reports.context import ReportContext

@@ -13,18 +13,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from toolkit.clv import holdout as ho
+from toolkit.clv.evaluation import holdout as ho
 from toolkit.clv import plots as cplt
-from toolkit.clv import spend as csp
-from toolkit.clv.attribute_effects import AttributeEffects, attribute_effects
-from toolkit.clv.cashflow import cash_flow_table, customer_margin, period_purchases
-from toolkit.clv.fitting import fit_spend_model
-from toolkit.clv.gammagamma import GammaGamma
+from toolkit.clv.evaluation import spend as csp
+from toolkit.clv.evaluation.attribute_effects import AttributeEffects, attribute_effects
+from toolkit.clv.valuation.cashflow import cash_flow_table, customer_margin, period_purchases
+from toolkit.clv.evaluation.fitting import fit_spend_model
+from toolkit.clv.models.gammagamma import GammaGamma
 from toolkit.clv.occasions import first_purchase_amount
-from toolkit.clv.units import continuous_rate, period_rate, periods_per_year, unit_name
-from toolkit.clv.valuation import customer_value, expected_spend, explicit_churn, region_cac, value_at_risk, \
+from toolkit.clv.valuation.units import continuous_rate, period_rate, periods_per_year, unit_name
+from toolkit.clv.valuation.per_customer import customer_value, expected_spend, explicit_churn, region_cac, value_at_risk, \
     value_by_group
-from toolkit.clv.value_intervals import ValueIntervals, intervals_withheld, value_intervals
+from toolkit.clv.valuation.value_intervals import ValueIntervals, intervals_withheld, value_intervals
 from toolkit.concentration import gini, lorenz_curve, top_share
 from toolkit.privacy import protect
 from toolkit.reports.clv.model_choice import CLVData, FinalModel, Fits, Holdout
@@ -60,7 +60,7 @@ class Independence:
 
 @dataclass
 class Valuation:
-    """CLV per customer (:func:`toolkit.clv.valuation.customer_value`) and what it was computed with."""
+    """CLV per customer (:func:`toolkit.clv.valuation.per_customer.customer_value`) and what it was computed with."""
 
     table: pd.DataFrame
     churned: pd.Series | None

@@ -1,7 +1,7 @@
 """The CLV report's sentences about fits and groups, built from the domain results.
 
 Each function returns plain text (its data values not yet escaped: a section adds it with
-``sec.say("{s}", s=...)``). Fit flags (:func:`toolkit.clv.base.fit_flag`) become sentences that say
+``sec.say("{s}", s=...)``). Fit flags (:func:`toolkit.clv.models.base.fit_flag`) become sentences that say
 what a flagged fit means and that its intervals are withheld; groups smaller than the minimum
 size are named as too few customers and never ranked first or last.
 """
@@ -11,9 +11,9 @@ from typing import Mapping
 
 import pandas as pd
 
-from toolkit.clv.base import fit_flag
-from toolkit.clv.scorecard import LOGLIK_TIE
-from toolkit.clv.valuation import MIN_GROUP_SIZE, TOO_FEW
+from toolkit.clv.models.base import fit_flag
+from toolkit.clv.evaluation.scorecard import LOGLIK_TIE
+from toolkit.clv.valuation.per_customer import MIN_GROUP_SIZE, TOO_FEW
 
 __all__ = ["without_empty_notes", "alive_caveat", "flag_sentences", "bic_sentence", "final_fit_note",
            "prob_alive_sentence", "group_ranking_sentence", "top_group_sentence", "cac_sentence"]

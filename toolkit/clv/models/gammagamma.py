@@ -26,8 +26,8 @@ import numpy as np
 import pandas as pd
 from scipy.special import digamma, gammaln
 
-from .base import ArrayLike, BaseModel, RFMInput, _column, _dedupe, _limits_note, wdot
-from .value import customer_lifetime_value as _clv
+from toolkit.clv.models.base import ArrayLike, BaseModel, RFMInput, _column, _dedupe, _limits_note, wdot
+from toolkit.clv.valuation.value import customer_lifetime_value as _clv
 
 __all__ = ["GammaGamma"]
 
@@ -287,6 +287,6 @@ class GammaGamma(BaseModel):
                                 monetary_value: ArrayLike | None = None, horizon: int = 12,
                                 discount_rate: float = 0.01, margin: float = 1.0,
                                 time_unit: str = "M") -> "np.ndarray | pd.Series":
-        """Discounted CLV per customer; see :func:`toolkit.clv.value.customer_lifetime_value`."""
+        """Discounted CLV per customer; see :func:`toolkit.clv.valuation.value.customer_lifetime_value`."""
         return _clv(transaction_model, self, frequency, recency, T, monetary_value,
                     horizon=horizon, discount_rate=discount_rate, margin=margin, time_unit=time_unit)

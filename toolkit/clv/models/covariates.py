@@ -34,8 +34,10 @@ valid when the gamma assumptions are wrong. When the Gamma-Gamma model is right 
 E[p/nu_i | z] = p gamma_i / (q - 1) scales by exp(g).
 
 Estimation of the BG/NBD and Gamma-Gamma models: maximum likelihood over (log base parameters,
-coefficients) with analytic gradients (L-BFGS-B from the fit without covariates, then Newton steps
-on a Hessian from central differences of the gradient); standard errors from that Hessian.
+coefficients) with analytic gradients, on the models' shared fitting machinery
+(:class:`~toolkit.clv.models.base.BaseModel`: multi-start L-BFGS-B from the fit without covariates,
+Newton polish on a Hessian from central differences of the gradient, the optimality check, boundary
+and singular-Hessian flags); standard errors from that Hessian.
 ``multipliers()`` gives each covariate's multiplier with its interval and a sentence in plain words.
 
 :func:`simulate_covariates` draws data with known effects (used to check interval coverage).
@@ -43,23 +45,22 @@ on a Hessian from central differences of the gradient); standard errors from tha
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, stats
+from scipy import stats
 from scipy.special import digamma, gammaln
 
-from .base import ConvergenceError, customer_arrays, unique_rows
-from .bgnbd import BetaGeo
-from .gammagamma import GammaGamma
+from toolkit.clv.models.base import BaseModel, ConvergenceError, customer_arrays, unique_rows
+from toolkit.clv.models.bgnbd import BetaGeo
+from toolkit.clv.models.gammagamma import GammaGamma
+from toolkit.design import CovariateDesign
 
-__all__ = ["BetaGeoCovariates", "CovariateDesign", "GammaGammaCovariates", "MeanSpendRegression",
+__all__ = ["BetaGeoCovariates", "GammaGammaCovariates", "MeanSpendRegression",
            "covariate_effects", "simulate_covariates"]
 
-Z95 = 1.959963984540054
 _LOG_BOUNDS = (math.log(1e-7), math.log(1e7))
 _COEF_BOUNDS = (-30.0, 30.0)
 
@@ -70,57 +71,6 @@ def _col(frame: pd.DataFrame, names: list[str]) -> np.ndarray:
         if n in frame.columns:
             return frame[n].to_numpy(dtype=float)
     raise KeyError(f"none of the columns {names} found in the data")
-
-
-# ----------------------------------------------------------------------------------- design
-class CovariateDesign:
-    """Dummy coding of categorical columns (one column per non-reference level) and numeric columns
-    taken as they are. ``reference`` maps a column to its reference level (default: the most frequent)."""
-
-    def __init__(self, columns: Sequence[str], reference: Mapping[str, Any] | None = None) -> None:
-        self.columns = list(columns)
-        self.reference = dict(reference or {})
-
-    def fit(self, frame: pd.DataFrame) -> "CovariateDesign":
-        self.terms_: list[tuple[str, Any]] = []     # (column, level); level None for numeric columns
-        self.references_: dict[str, Any] = {}
-        self.levels_: dict[str, list] = {}
-        for col in self.columns:
-            s = frame[col]
-            if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
-                if s.isna().any():
-                    raise ValueError(f"covariate {col!r} has missing values")
-                self.terms_.append((col, None))
-                continue
-            s = s.astype(object).where(s.notna(), "missing")
-            counts = s.value_counts()
-            if len(counts) < 2:
-                raise ValueError(f"covariate {col!r} has a single value: it cannot have an effect")
-            ref = self.reference.get(col, counts.index[0])
-            if ref not in counts.index:
-                raise ValueError(f"reference level {ref!r} of {col!r} does not occur")
-            self.references_[col] = ref
-            self.levels_[col] = [v for v in counts.index if v != ref]
-            self.terms_ += [(col, v) for v in self.levels_[col]]
-        self.names_ = [f"{c}[{v}]" if v is not None else c for c, v in self.terms_]
-        return self
-
-    def transform(self, frame: pd.DataFrame) -> np.ndarray:
-        """The design matrix (customers x terms)."""
-        out = np.zeros((len(frame), len(self.terms_)))
-        for col in self.columns:
-            s = frame[col]
-            if col not in self.references_:
-                out[:, self.names_.index(col)] = s.to_numpy(float)
-                continue
-            s = s.astype(object).where(s.notna(), "missing")
-            known = set(self.levels_[col]) | {self.references_[col]}
-            unknown = set(s.unique()) - known
-            if unknown:
-                raise ValueError(f"covariate {col!r} has levels not seen in the fit: {sorted(map(str, unknown))}")
-            for v in self.levels_[col]:
-                out[:, self.terms_.index((col, v))] = (s == v).to_numpy(float)
-        return out
 
 
 def _attributes(rfm: pd.DataFrame, covariates: pd.DataFrame | None, columns: Sequence[str]) -> pd.DataFrame:
@@ -137,8 +87,11 @@ def _attributes(rfm: pd.DataFrame, covariates: pd.DataFrame | None, columns: Seq
 
 
 # ----------------------------------------------------------------------------------- engine
-class _CovariateModel:
-    """Maximum likelihood over phi = (log base parameters, coefficient blocks)."""
+class _CovariateModel(BaseModel):
+    """Maximum likelihood over phi = (log base parameters, coefficient blocks), on the shared
+    machinery of :class:`~toolkit.clv.models.base.BaseModel` (multi-start, polish, optimality check,
+    flags, standard errors); fitted ``phi_`` and its covariance ``covariance_`` besides ``params_``
+    (base parameters, then the coefficients on the log scale), ``se_`` and ``confidence_intervals_``."""
 
     base_names: tuple[str, ...] = ()
     blocks: tuple[str, ...] = ()            # coefficient blocks, e.g. ("purchase", "dropout")
@@ -146,122 +99,54 @@ class _CovariateModel:
     _multiplier_note = ""
 
     def __init__(self, n_starts: int = 2, max_iter: int = 3000, tol: float = 1e-5) -> None:
-        self.n_starts = n_starts
-        self.max_iter = max_iter
-        self.tol = tol
+        super().__init__(n_starts=n_starts, max_iter=max_iter, tol=tol, subsample=None, random_state=0)
 
-    def get_params(self, deep: bool = True) -> dict[str, Any]:
-        import inspect
-        names = [p for p in inspect.signature(type(self).__init__).parameters if p != "self"]
-        return {n: getattr(self, n) for n in names}
-
-    def set_params(self, **params: Any):
-        for k, v in params.items():
-            if k not in self.get_params():
-                raise ValueError(f"invalid parameter {k!r}")
-            setattr(self, k, v)
-        return self
-
-    # to provide: _loglik_grad(phi, data) -> (ll, grad in phi)
-    def _bounds(self) -> list[tuple[float, float]]:
-        k = len(self.base_names)
-        return [_LOG_BOUNDS] * k + [_COEF_BOUNDS] * (len(self._phi_names()) - k)
-
-    def _phi_names(self) -> list[str]:
+    # to provide: _loglik_phi(phi, data) -> (log-likelihood, its gradient in phi)
+    def _names(self) -> list[str]:
         out = list(self.base_names)
         for b in self.blocks:
             out += [f"{b}: {n}" for n in self.designs_[b].names_]
         return out
 
+    def _is_log(self, k: int) -> np.ndarray:
+        return np.arange(k) < len(self.base_names)
+
+    def _box(self, k: int) -> tuple[np.ndarray, np.ndarray]:
+        log = self._is_log(k)
+        return np.where(log, _LOG_BOUNDS[0], _COEF_BOUNDS[0]), np.where(log, _LOG_BOUNDS[1], _COEF_BOUNDS[1])
+
     def _objective(self, data, n_obs):
         def f(phi):
             with np.errstate(all="ignore"):
-                ll, g = self._loglik_grad(phi, data)
+                ll, g = self._loglik_phi(phi, data)
             if not np.isfinite(ll) or not np.all(np.isfinite(g)):
                 return 1e10, np.zeros_like(phi)
             return -ll / n_obs, -g / n_obs
         return f
 
-    def _hessian(self, f, phi, h=1e-5):
-        k = len(phi)
-        H = np.empty((k, k))
-        for j in range(k):
-            e = np.zeros(k)
-            e[j] = h
-            H[:, j] = (f(phi + e)[1] - f(phi - e)[1]) / (2 * h)
-        return 0.5 * (H + H.T)
+    def _n_rows(self, data) -> int:
+        return len(data["w"])
+
+    def _n_obs(self, data) -> float:
+        return float(data["w"].sum())
+
+    def _start_values(self, data) -> list[np.ndarray]:
+        return [self._to_theta(phi) for phi in self._phi_starts]
+
+    def _advice(self, state: dict, bound: list[str]) -> str:
+        return ("A covariate level may be too rare or perfectly separate buyers from non-buyers: pool rare "
+                "levels or leave the covariate out. " + super()._advice(state, bound))
 
     def _estimate(self, data, starts: list[np.ndarray]) -> None:
-        n_obs = float(data["w"].sum())
-        f = self._objective(data, n_obs)
-        bounds = self._bounds()
-        best = None
-        for s in starts[: max(1, self.n_starts)]:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", RuntimeWarning)
-                res = optimize.minimize(f, s, jac=True, method="L-BFGS-B", bounds=bounds,
-                                        options={"maxiter": self.max_iter, "ftol": 1e-15, "gtol": 1e-10,
-                                                 "maxcor": 30})
-            if np.isfinite(res.fun) and res.fun < 1e9 and (best is None or res.fun < best.fun):
-                best = res
-        if best is None:
-            raise ConvergenceError(f"{type(self).__name__}: the log-likelihood was not finite at the starts")
-        phi = best.x
-        fun, g = f(phi)
-        H = self._hessian(f, phi)
-        lo = np.array([b[0] for b in bounds])
-        hi = np.array([b[1] for b in bounds])
-        for _ in range(10):
-            if np.linalg.norm(g) < 1e-10:
-                break
-            try:
-                step = np.linalg.solve(H, g)
-            except np.linalg.LinAlgError:
-                break
-            t, improved = 1.0, False
-            while t > 1e-4:
-                cand = np.clip(phi - t * step, lo, hi)
-                fc, gc = f(cand)
-                if fc <= fun + 1e-14 * abs(fun):
-                    phi, fun, g, improved = cand, fc, gc, True
-                    break
-                t /= 2
-            if not improved:
-                break
-            H = self._hessian(f, phi)
-        grad_norm = float(np.linalg.norm(g))
-        eig = np.linalg.eigvalsh(H)
-        converged = bool(grad_norm <= self.tol and np.all(eig > 0))
-        if not converged:
-            raise ConvergenceError(f"{type(self).__name__}: no maximum found (gradient norm {grad_norm:.3g}, "
-                                   f"smallest Hessian eigenvalue {eig.min():.3g}); a covariate level may be "
-                                   "too rare or perfectly separate buyers from non-buyers")
-        names = self._phi_names()
-        self.phi_ = pd.Series(phi, index=names)
-        self.covariance_ = pd.DataFrame(np.linalg.inv(H * n_obs), index=names, columns=names)
-        self.log_likelihood_ = float(-fun * n_obs)
-        self.n_ = int(round(n_obs))
-        self.converged_ = converged
-        self.grad_norm_ = grad_norm
-        self.n_iter_ = int(best.nit)
-        k = len(self.base_names)
-        se_phi = np.sqrt(np.diag(self.covariance_.to_numpy()))
-        est = np.r_[np.exp(phi[:k]), phi[k:]]
-        self.params_ = pd.Series(est, index=names)
-        self.se_ = pd.Series(np.r_[np.exp(phi[:k]) * se_phi[:k], se_phi[k:]], index=names)
-        lower = np.r_[np.exp(phi[:k] - Z95 * se_phi[:k]), phi[k:] - Z95 * se_phi[k:]]
-        upper = np.r_[np.exp(phi[:k] + Z95 * se_phi[:k]), phi[k:] + Z95 * se_phi[k:]]
-        self.confidence_intervals_ = pd.DataFrame({"lower": lower, "upper": upper}, index=names)
+        """Fit from ``starts`` (in phi) with the shared machinery; keep phi and its covariance."""
+        self._phi_starts = starts
+        self._fit(data)
+        theta = self.params_.to_numpy(float)
+        log = self._is_log(len(theta))
+        self.phi_ = pd.Series(np.where(log, np.log(np.where(log, theta, 1.0)), theta), index=self.params_.index)
+        self.covariance_ = self.covariance_log_
 
     # -- reporting ---------------------------------------------------------------------------
-    @property
-    def aic_(self) -> float:
-        return 2 * len(self.phi_) - 2 * self.log_likelihood_
-
-    @property
-    def bic_(self) -> float:
-        return len(self.phi_) * math.log(self.n_) - 2 * self.log_likelihood_
-
     def summary_frame(self) -> pd.DataFrame:
         """Estimates (base parameters; coefficients on the log scale), SE, z, p and 95% CI."""
         k = len(self.base_names)
@@ -425,7 +310,7 @@ class BetaGeoCovariates(_CovariateModel):
             out[b] = list(sel)
         return out
 
-    def _loglik_grad(self, phi, data):
+    def _loglik_phi(self, phi, data):
         kp = data["Xp"].shape[1]
         r, alpha0, a, b0 = np.exp(phi[:4])
         gp, gd = phi[4:4 + kp], phi[4 + kp:]
@@ -562,7 +447,7 @@ class GammaGammaCovariates(_CovariateModel):
         self._estimate(data, [phi0, alt])
         return self
 
-    def _loglik_grad(self, phi, data):
+    def _loglik_phi(self, phi, data):
         p, q, g0 = np.exp(phi[:3])
         gs = phi[3:]
         x, m, w, X = data["x"], data["m"], data["w"], data["X"]

@@ -28,10 +28,10 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import gammaln
 
-from .base import (ArrayLike, RFMData, RFMInput, TransactionModel, _limits_note,
+from toolkit.clv.models.base import (ArrayLike, RFMData, RFMInput, TransactionModel, _limits_note,
                    customer_arrays, log_poch, unique_rows, wdot)
-from .bgnbd import inv1p_exp, log_nbd_pmf, safe_exp
-from .special import hyp2f1_a1, log_hyp2f1
+from toolkit.clv.models.bgnbd import inv1p_exp, log_nbd_pmf, safe_exp
+from toolkit.clv.models.special import hyp2f1_a1, log_hyp2f1
 
 __all__ = ["ParetoNBD"]
 

@@ -4,7 +4,7 @@
   a fit without a maximum is returned with its error message, never dropped silently;
 * :func:`parameter_table` — estimates with standard errors and 95% intervals, with ``interval_note``
   saying why they are withheld for a flagged fit (at the parameter boundary or with a nearly
-  singular Hessian, :func:`toolkit.clv.base.fit_flag`);
+  singular Hessian, :func:`toolkit.clv.models.base.fit_flag`);
 * :func:`model_comparison` — log-likelihood, AIC, BIC, fit diagnostics and, when given, holdout errors;
 * :func:`fit_spend_model` — Gamma-Gamma on the repeat customers.
 """
@@ -14,10 +14,10 @@ from typing import Mapping, Sequence
 
 import pandas as pd
 
-from .base import ConvergenceError, fit_flag
-from .bgnbd import BetaGeo, ModifiedBetaGeo
-from .gammagamma import GammaGamma
-from .paretonbd import ParetoNBD
+from toolkit.clv.models.base import ConvergenceError, fit_flag
+from toolkit.clv.models.bgnbd import BetaGeo, ModifiedBetaGeo
+from toolkit.clv.models.gammagamma import GammaGamma
+from toolkit.clv.models.paretonbd import ParetoNBD
 
 __all__ = ["TRANSACTION_MODELS", "fit_models", "parameter_table", "model_comparison", "fit_spend_model"]
 
@@ -58,7 +58,7 @@ def parameter_table(models: Mapping[str, object]) -> pd.DataFrame:
 def model_comparison(models: Mapping[str, object], errors: pd.DataFrame | None = None) -> pd.DataFrame:
     """Log-likelihood, AIC, BIC (and their distance to the best), fit diagnostics (with ``fit_flag`` /
     ``fit_note``: a fit at the parameter boundary or with a nearly singular Hessian) and, when
-    given, the holdout errors of :func:`toolkit.clv.holdout.holdout_errors`."""
+    given, the holdout errors of :func:`toolkit.clv.evaluation.holdout.holdout_errors`."""
     rows = []
     for name, m in models.items():
         rows.append({"model": name, "parameters": len(m.param_names), "customers": m.n_,

@@ -2,7 +2,7 @@
 
 One time unit is declared for the models (the unit of the RFM summary, ``rfm.attrs["time_unit"]``);
 horizons are given in any unit (day, week, month, quarter, year) and converted by fixed day
-lengths; discount rates are given per year and converted (:mod:`toolkit.clv.units`).
+lengths; discount rates are given per year and converted (:mod:`toolkit.clv.valuation.units`).
 
 * :func:`period_purchases` — expected purchases of each customer in each of ``horizon`` future
   periods ``((i-1) P, i P]`` after the end of the data, ``E[Y(iP)] - E[Y((i-1)P)]``;
@@ -25,9 +25,9 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
-from .base import customer_arrays
-from .summary import unit_days
-from .units import continuous_rate, normalize_unit, period_rate
+from toolkit.clv.models.base import customer_arrays
+from toolkit.clv.summary import unit_days
+from toolkit.clv.valuation.units import continuous_rate, normalize_unit, period_rate
 
 __all__ = ["period_purchases", "dert", "dert_paretonbd", "cash_flow_table", "customer_margin"]
 

@@ -27,9 +27,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .base import BaseModel, ConvergenceError, customer_arrays, unique_rows
-from .summary import unit_days
-from .value import discount_factors
+from toolkit.clv.models.base import BaseModel, ConvergenceError, customer_arrays, unique_rows
+from toolkit.clv.summary import unit_days
+from toolkit.clv.valuation.value import discount_factors
 
 __all__ = ["IntervalResult", "customer_intervals", "draw_parameters"]
 
@@ -73,10 +73,10 @@ class IntervalResult:
 # ----------------------------------------------------------------------------------- draws
 def _simulate_like(model: BaseModel, frame: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
     """Data of the same shape as ``frame`` (same T; for spend the same frequencies) from ``model``."""
-    from .bgnbd import BetaGeo, ModifiedBetaGeo
-    from .gammagamma import GammaGamma
-    from .paretonbd import ParetoNBD
-    from .simulate import simulate_bgnbd, simulate_paretonbd
+    from toolkit.clv.models.bgnbd import BetaGeo, ModifiedBetaGeo
+    from toolkit.clv.models.gammagamma import GammaGamma
+    from toolkit.clv.models.paretonbd import ParetoNBD
+    from toolkit.clv.models.simulate import simulate_bgnbd, simulate_paretonbd
 
     p = model.params_
     if isinstance(model, GammaGamma):
@@ -178,7 +178,7 @@ def customer_intervals(transaction_model: BaseModel, rfm: pd.DataFrame, spend_mo
     ``rfm``: an rfm_summary frame (frequency, recency, T and, for CLV, monetary_value) in the
     transaction model's time unit. ``t``: purchase horizon in that unit (default: the CLV horizon,
     ``horizon`` periods of ``time_unit``). CLV settings as in
-    :func:`toolkit.clv.value.customer_lifetime_value`. ``chunk_size``: distinct rows per chunk
+    :func:`toolkit.clv.valuation.value.customer_lifetime_value`. ``chunk_size``: distinct rows per chunk
     (default: as many as fit ``memory_limit`` bytes of draws x rows work arrays). The same ``seed``
     gives the same draws, hence identical results for any chunk size and any ``n_jobs`` (threads
     sharing the draws of a chunk; default 1: on a busy 2-core machine two threads were no faster
@@ -222,7 +222,7 @@ def customer_intervals(transaction_model: BaseModel, rfm: pd.DataFrame, spend_mo
     low = {q: np.empty(n_rows) for q in quantities}
     upp = {q: np.empty(n_rows) for q in quantities}
     totals = {q: np.zeros(n_draws) for q in quantities}
-    # CLV as in toolkit.clv.value: sum_i disc_i (E[Y(t_i)] - E[Y(t_(i-1))]) = sum_i (disc_i - disc_(i+1)) E[Y(t_i)],
+    # CLV as in toolkit.clv.valuation.value: sum_i disc_i (E[Y(t_i)] - E[Y(t_(i-1))]) = sum_i (disc_i - disc_(i+1)) E[Y(t_i)],
     # so one set of conditional expectations on the horizon grid gives the CLV and (at its end) E[Y(t)].
     grid = np.arange(1, horizon + 1, dtype=float) * (unit_days(time_unit) / unit_days(unit))
     disc = discount_factors(horizon, discount_rate)
@@ -240,7 +240,7 @@ def customer_intervals(transaction_model: BaseModel, rfm: pd.DataFrame, spend_mo
             out["expected_purchases"] = tm.conditional_expected_purchases(t, *a)
         return out
 
-    from .bgnbd import BetaGeo, inv1p_exp
+    from toolkit.clv.models.bgnbd import BetaGeo, inv1p_exp
     bg_family = isinstance(transaction_model, BetaGeo)
 
     def predict_bg(tm, sm, sl, pairs):

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .summary import unit_days
+from toolkit.clv.summary import unit_days
 
 __all__ = ["simulate_paretonbd", "simulate_bgnbd", "simulate_transactions"]
 

@@ -14,9 +14,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .base import ConvergenceError, fit_flag
-from .bgnbd import BetaGeo
-from .summary import rfm_summary
+from toolkit.clv.models.base import ConvergenceError, fit_flag
+from toolkit.clv.models.bgnbd import BetaGeo
+from toolkit.clv.summary import rfm_summary
 
 __all__ = ["ground_truth_files", "ground_truth_recovery"]
 

@@ -15,9 +15,9 @@ import pandas as pd
 
 from toolkit.kpi import formulas
 
-from . import business
-from .gammagamma import GammaGamma
-from .units import normalize_unit, period_rate
+from toolkit.clv.valuation import business
+from toolkit.clv.models.gammagamma import GammaGamma
+from toolkit.clv.valuation.units import normalize_unit, period_rate
 
 __all__ = ["MIN_GROUP_SIZE", "TOO_FEW", "expected_spend", "customer_value", "explicit_churn", "value_by_group",
            "region_cac", "value_at_risk"]
@@ -75,14 +75,14 @@ def customer_value(rfm: pd.DataFrame, model, spend_model: GammaGamma, horizon: i
     year); ``discount_rate`` is per year, converted to the period (``(1 + d) ** (1 / periods a
     year) - 1``) and each period's purchases are discounted at its end. ``method="dert"``: all
     future purchases, continuously discounted at the same yearly rate (discounted expected residual
-    transactions, :func:`toolkit.clv.cashflow.dert`); ``horizon`` is then not used.
+    transactions, :func:`toolkit.clv.valuation.cashflow.dert`); ``horizon`` is then not used.
     ``margin`` is one number or a Series per customer id. ``returns_factor`` scales spend for
     returns made on later days (1 - returns share). Customers flagged in ``churned`` (explicit
     churn, e.g. a closed account) get P(alive) 0 and CLV 0. Columns: frequency, recency, T,
     monetary_value, prob_alive, expected_purchases (over the horizon, undiscounted; with DERT the
     discounted expected purchases), expected_spend, margin, clv, clv_if_alive (CLV / P(alive)).
     """
-    from .cashflow import dert, period_purchases
+    from toolkit.clv.valuation.cashflow import dert, period_purchases
 
     unit = rfm.attrs.get("time_unit") or getattr(model, "time_unit_", None)
     if unit is None:
@@ -162,7 +162,7 @@ def value_by_group(table: pd.DataFrame, groups: pd.Series, cac: pd.Series | None
 
 def region_cac(marketing_spend: pd.DataFrame | None, customers: pd.DataFrame | None) -> pd.Series | None:
     """Acquisition spend / customers acquired per region over all periods (None without the data):
-    :func:`toolkit.clv.business.cac` by region, so the formula is :func:`toolkit.kpi.formulas.cac`
+    :func:`toolkit.clv.valuation.business.cac` by region, so the formula is :func:`toolkit.kpi.formulas.cac`
     (NaN for a region with spend but no acquisitions, 0 for acquisitions without spend)."""
     if marketing_spend is None or customers is None:
         return None

@@ -15,14 +15,14 @@ holdout columns):
   buy within a finite holdout) and is shown because it is the figure people use;
 * **decile lift**: customers ranked by expected holdout purchases in ten equal groups; lift = the
   group's mean actual purchases / the overall mean (top-decile lift is the headline);
-* **cumulative tracking**: from :func:`toolkit.clv.holdout.tracking_series` (when the
+* **cumulative tracking**: from :func:`toolkit.clv.evaluation.holdout.tracking_series` (when the
   transactions are given), the mean absolute percentage error of the cumulative holdout purchases
   over the holdout weeks.
 
 Models are ranked on each criterion (1 = best; ties share the mean rank) and recommended by mean
 rank, ties broken by calibration BIC. :attr:`Scorecard.reason` says why in words.
 
-Flagged fits (:func:`toolkit.clv.base.fit_flag`: a maximum at the boundary of the parameter range,
+Flagged fits (:func:`toolkit.clv.models.base.fit_flag`: a maximum at the boundary of the parameter range,
 such as "no dropout", or a nearly singular Hessian) are marked in ``fit_flag`` / ``fit_note``.
 Among models that are practically as good a regular fit is preferred to a flagged one, and the
 reason says so; a flagged model that is recommended is named as such. When every model is
@@ -45,10 +45,10 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
-from .base import customer_arrays, fit_flag, unique_rows
-from .bgnbd import BetaGeo
-from .holdout import holdout_predictions, tracking_series
-from .paretonbd import ParetoNBD
+from toolkit.clv.models.base import customer_arrays, fit_flag, unique_rows
+from toolkit.clv.models.bgnbd import BetaGeo
+from toolkit.clv.evaluation.holdout import holdout_predictions, tracking_series
+from toolkit.clv.models.paretonbd import ParetoNBD
 
 __all__ = ["Scorecard", "holdout_scorecard", "prob_active", "brier_score", "reliability_table",
            "lift_table", "tolerant_rank", "CRITERIA", "EQUIVALENT_MEAN_RANK", "LOGLIK_TIE", "CHOICE_RULE"]

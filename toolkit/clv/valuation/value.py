@@ -13,8 +13,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .base import ArrayLike  # noqa: F401  (type alias used in annotations)
-from .summary import unit_days
+from toolkit.clv.models.base import ArrayLike  # noqa: F401  (type alias used in annotations)
+from toolkit.clv.summary import unit_days
 
 __all__ = ["customer_lifetime_value", "discount_factors"]
 

@@ -343,6 +343,35 @@ class BaseModel:
         m.time_unit_ = time_unit
         return m
 
+    # -- the optimiser's parameters phi: log-parameters by default ---------------------------------
+    def _names(self) -> list[str]:
+        """Parameter names, in the order of phi (hook: models with coefficient blocks name theirs)."""
+        return list(self.param_names)
+
+    def _box(self, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Lower and upper bounds of phi (hook; by default log-parameters in log 1e-7 to log 1e7)."""
+        return np.full(k, self._bounds[0]), np.full(k, self._bounds[1])
+
+    def _box_list(self, k: int) -> list[tuple[float, float]]:
+        lo, hi = self._box(k)
+        return list(zip(lo.tolist(), hi.tolist()))
+
+    def _is_log(self, k: int) -> np.ndarray:
+        """Which entries of phi are log-parameters (the rest are taken as they are, e.g. coefficients)."""
+        return np.ones(k, dtype=bool)
+
+    def _to_theta(self, phi: np.ndarray) -> np.ndarray:
+        with np.errstate(over="ignore"):
+            return np.where(self._is_log(len(phi)), np.exp(phi), phi)
+
+    def _to_phi(self, theta: np.ndarray) -> np.ndarray:
+        """A start on the natural scale as phi (log-parameters clipped to 1e-6 to 1e6)."""
+        theta = np.asarray(theta, float)
+        log = self._is_log(len(theta))
+        lo, hi = self._box(len(theta))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(log, np.log(np.clip(theta, 1e-6, 1e6)), np.clip(theta, lo, hi))
+
     def _theta(self) -> np.ndarray:
         if not hasattr(self, "params_"):
             raise RuntimeError(f"{type(self).__name__} is not fitted")
@@ -350,12 +379,14 @@ class BaseModel:
 
     # -- maximum likelihood ----------------------------------------------------------------------
     def _objective(self, data: Any, n_obs: float):
+        log = self._is_log(len(self._names()))
+
         def f(phi: np.ndarray) -> tuple[float, np.ndarray]:
-            theta = np.exp(phi)
+            theta = self._to_theta(phi)
             ll, g = self._loglik_grad(theta, data)
             if not np.isfinite(ll) or not np.all(np.isfinite(g)):
                 return 1e10, np.zeros_like(phi)
-            return -ll / n_obs, -(g * theta) / n_obs
+            return -ll / n_obs, -(g * np.where(log, theta, 1.0)) / n_obs
         return f
 
     def _hessian(self, phi: np.ndarray, data: Any, n_obs: float, h: float = 1e-5) -> np.ndarray:
@@ -371,7 +402,7 @@ class BaseModel:
 
     def _minimize(self, f, phi0: np.ndarray) -> optimize.OptimizeResult:
         return optimize.minimize(
-            f, phi0, jac=True, method="L-BFGS-B", bounds=[self._bounds] * len(phi0),
+            f, phi0, jac=True, method="L-BFGS-B", bounds=self._box_list(len(phi0)),
             options={"maxiter": self.max_iter, "ftol": 1e-15, "gtol": 1e-10, "maxcor": 20})
 
     def _fit(self, data: Any) -> "BaseModel":
@@ -398,8 +429,8 @@ class BaseModel:
         """Flag a maximum on the boundary, or one whose intervals would run past the allowed range."""
         if at_lo or at_hi:
             return "boundary", f"{self._limit_label(at_lo, at_hi)}: {WITHHELD}"
-        lo, hi = self._bounds
-        names = list(self.param_names)
+        lo, hi = self._box(len(phi))
+        names = self._names()
         with np.errstate(invalid="ignore"):
             wide = free & ~((phi - Z95 * se_phi >= lo) & (phi + Z95 * se_phi <= hi))
         if wide.any():
@@ -414,7 +445,7 @@ class BaseModel:
         (Hessian eigenvalue below 1e-7 of the largest) are left alone: ridges are followed by
         :meth:`_push_ridge`. A step is taken when it lowers the objective, or leaves it unchanged
         within rounding while shrinking the gradient. Returns phi, value, gradient, Hessian, steps."""
-        lo, hi = self._bounds
+        lo, hi = self._box(len(phi))
         fun, g = f(phi)
         H = self._hessian(phi, data, n_obs)
         taken = 0
@@ -449,7 +480,7 @@ class BaseModel:
         """Optimality on the box of allowed log-parameters (Karush-Kuhn-Tucker): the gradient vanishes
         in the free parameters, points outwards at the bounds, and the Hessian of the free ones is
         positive definite."""
-        lo, hi = self._bounds
+        lo, hi = self._box(len(phi))
         at_lo, at_hi = phi <= lo + _AT_BOUND, phi >= hi - _AT_BOUND
         free = ~(at_lo | at_hi)
         pg = g.copy()
@@ -475,7 +506,7 @@ class BaseModel:
         likelihood, which follows a curved ridge). The move is kept when the likelihood is at
         least as high there: the maximum lies at infinity, in a limiting case of the model.
         """
-        lo, hi = self._bounds
+        lo, hi = self._box(len(phi))
         free = state["free"]
         if len(state["eig"]) == 0:
             return None
@@ -492,10 +523,10 @@ class BaseModel:
             j = int(np.argmin(reach))          # the parameter that reaches its bound first
             if not np.isfinite(reach[j]):
                 continue
-            target = hi if d[j] > 0 else lo
+            target = float(hi[j] if d[j] > 0 else lo[j])
             start = np.clip(phi + reach[j] * d, lo, hi)
             start[j] = target
-            bounds = [self._bounds] * len(phi)
+            bounds = self._box_list(len(phi))
             bounds[j] = (target, target)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)
@@ -514,7 +545,7 @@ class BaseModel:
             if method == "Nelder-Mead":
                 k = len(phi)
                 res = optimize.minimize(lambda p: f(p)[0], phi, method="Nelder-Mead",
-                                        bounds=[self._bounds] * k,
+                                        bounds=self._box_list(k),
                                         options={"maxiter": 100 * k, "xatol": 1e-9, "fatol": 1e-15})
                 iters += int(res.nit)
                 phi = res.x
@@ -551,7 +582,7 @@ class BaseModel:
         f_work = self._objective(work, n_work)
 
         # Rank the data-driven candidates by their log-likelihood, keep the best distinct ones.
-        cands = [np.log(np.clip(np.asarray(c, float), 1e-6, 1e6)) for c in self._start_values(data)]
+        cands = [self._to_phi(c) for c in self._start_values(data)]
         vals = [f_work(c)[0] for c in cands]
         order = np.argsort(vals)
         starts: list[np.ndarray] = []
@@ -577,7 +608,7 @@ class BaseModel:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore", RuntimeWarning)
                     res = optimize.minimize(lambda p: f_work(p)[0], s, method="Nelder-Mead",
-                                            bounds=[self._bounds] * len(s), options={"maxiter": 400 * len(s)})
+                                            bounds=self._box_list(len(s)), options={"maxiter": 400 * len(s)})
                 iterations += int(res.nit)
                 runs.append({"start": idx, "method": "Nelder-Mead", "x": res.x, "fun": float(res.fun),
                              "nit": int(res.nit)})
@@ -601,8 +632,8 @@ class BaseModel:
                 phi, fun, g, H, state = phi2, fun2, g2, H2, state2
                 method = "L-BFGS-B, then Nelder-Mead + L-BFGS-B"
 
-        theta = np.exp(phi)
-        names = list(self.param_names)
+        theta = self._to_theta(phi)
+        names = self._names()
         at_lo = [n for n, b in zip(names, state["at_lo"]) if b]
         at_hi = [n for n, b in zip(names, state["at_hi"]) if b]
         free = state["free"]
@@ -618,14 +649,14 @@ class BaseModel:
         else:
             msg = "Hessian not positive definite: the likelihood is flat in some direction"
         note = self._boundary_note(pd.Series(theta, index=names), at_lo, at_hi) if (at_lo or at_hi) else ""
-        start_params = dict(zip(names, np.exp(starts[best["start"]])))
+        start_params = dict(zip(names, self._to_theta(starts[best["start"]])))
         self.diagnostics_ = FitDiagnostics(
             converged, state["grad_norm"], iterations, len(starts), start_lls, msg, state["pos_def"], subsampled,
             start_index=best["start"], start_params=start_params, method=method, at_bound=at_lo + at_hi,
             boundary_note=note, best_params=dict(zip(names, theta)),
             starts=[{"start": r["start"], "method": r["method"], "log_likelihood": -r["fun"] * n_obs
                      if np.isfinite(r["fun"]) else float("nan"), "iterations": r["nit"],
-                     **{f"start_{n}": float(v) for n, v in zip(names, np.exp(starts[r["start"]]))}}
+                     **{f"start_{n}": float(v) for n, v in zip(names, self._to_theta(starts[r["start"]]))}}
                     for r in runs])
         if not converged:
             raise ConvergenceError(
@@ -647,11 +678,11 @@ class BaseModel:
         flag, reason = self._flag(phi, se_phi, free, at_lo, at_hi)
         self.diagnostics_.flag, self.diagnostics_.flag_reason = flag, reason
         shown = free & (not flag)             # a flagged fit has no standard errors or intervals at all
-        se = np.where(shown, theta * se_phi, np.nan)
+        se = np.where(shown, np.where(self._is_log(k), theta, 1.0) * se_phi, np.nan)
         self.se_ = pd.Series(se, index=names)
         with np.errstate(over="ignore"):
-            lower = np.where(shown, np.exp(phi - Z95 * se_phi), np.nan)
-            upper = np.where(shown, np.exp(phi + Z95 * se_phi), np.nan)
+            lower = np.where(shown, self._to_theta(phi - Z95 * se_phi), np.nan)
+            upper = np.where(shown, self._to_theta(phi + Z95 * se_phi), np.nan)
         self.confidence_intervals_ = pd.DataFrame({"lower": lower, "upper": upper}, index=names)
         self.intervals_withheld_ = reason
         self.log_likelihood_ = float(-fun * n_obs)
@@ -681,11 +712,11 @@ class BaseModel:
     # -- information criteria and the summary table ----------------------------------------------
     @property
     def aic_(self) -> float:
-        return 2 * len(self.param_names) - 2 * self.log_likelihood_
+        return 2 * len(self.params_) - 2 * self.log_likelihood_
 
     @property
     def bic_(self) -> float:
-        return len(self.param_names) * math.log(self.n_) - 2 * self.log_likelihood_
+        return len(self.params_) * math.log(self.n_) - 2 * self.log_likelihood_
 
     def summary_frame(self) -> pd.DataFrame:
         """Estimates, standard errors and 95% intervals as a DataFrame. For a flagged fit (see

@@ -3,7 +3,7 @@
 :func:`attribute_effects` fits BG/NBD with the attributes (region, customer type, acquisition
 channel: :data:`COVARIATE_CANDIDATES` with at least two levels) in the purchase rate and the
 dropout probability, and Gamma-Gamma with them in the spend per purchase
-(:mod:`toolkit.clv.covariates`), and returns their multipliers against each attribute's reference
+(:mod:`toolkit.clv.models.covariates`), and returns their multipliers against each attribute's reference
 level (:class:`AttributeEffects`); fits that find no maximum, or during which a parameter went to a
 limit, are recorded, never dropped silently.
 """
@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .base import BoundaryWarning, ConvergenceError
-from .covariates import BetaGeoCovariates, GammaGammaCovariates, covariate_effects
+from toolkit.clv.models.base import BoundaryWarning, ConvergenceError
+from toolkit.clv.models.covariates import BetaGeoCovariates, GammaGammaCovariates, covariate_effects
 
 __all__ = ["COVARIATE_CANDIDATES", "AttributeEffects", "attach_attributes", "attribute_effects", "covariate_columns"]
 
@@ -52,7 +52,7 @@ class AttributeEffects:
 
     ``columns``: the attributes used; ``n_used`` / ``n_dropped``: customers with all of them / left
     out; ``effects``: one row per process (purchase, dropout, spend), attribute and level
-    (:func:`toolkit.clv.covariates.covariate_effects`), None when no fit found a maximum;
+    (:func:`toolkit.clv.models.covariates.covariate_effects`), None when no fit found a maximum;
     ``failures`` / ``warnings``: per model, why it found no maximum / which parameter went to a
     limit; ``references``: per fitted model, the reference level of each attribute (the most common
     level among the customers that model sees, so BG/NBD and Gamma-Gamma may differ).

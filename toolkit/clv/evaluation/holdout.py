@@ -26,7 +26,7 @@ import pandas as pd
 
 from toolkit.engine.core import day_to_date
 
-from .summary import unit_days
+from toolkit.clv.summary import unit_days
 
 __all__ = ["default_calibration_end", "tracking_series", "holdout_predictions", "holdout_by_frequency",
            "holdout_errors"]

@@ -41,7 +41,7 @@ import pandas as pd
 from scipy import stats
 from scipy.special import betaln, digamma
 
-from .base import WITHHELD, ArrayLike, BaseModel, ConvergenceError, FitDiagnostics, fit_flag, wdot
+from toolkit.clv.models.base import WITHHELD, ArrayLike, BaseModel, ConvergenceError, FitDiagnostics, fit_flag, wdot
 
 __all__ = ["ShiftedBetaGeometric", "CohortRetention", "fit_cohorts", "km_comparison",
            "survivors_to_durations", "durations_from_dates"]
@@ -110,7 +110,7 @@ def durations_from_dates(start: pd.Series, end: pd.Series, as_of, time_unit: str
     ``as_of``); customers starting after ``as_of`` are dropped. Periods use the day lengths of
     :data:`toolkit.clv.summary.TIME_UNITS`.
     """
-    from .summary import unit_days
+    from toolkit.clv.summary import unit_days
 
     as_of = pd.Timestamp(as_of)
     start = pd.to_datetime(start)

@@ -34,9 +34,9 @@ import numpy as np
 import pandas as pd
 from scipy.special import betaln, digamma, gammaln
 
-from .base import ArrayLike, BaseModel, ConvergenceError, _column, _dedupe, _limits_note, wdot
-from .bgnbd import safe_exp
-from .special import log_hyp2f1
+from toolkit.clv.models.base import ArrayLike, BaseModel, ConvergenceError, _column, _dedupe, _limits_note, wdot
+from toolkit.clv.models.bgnbd import safe_exp
+from toolkit.clv.models.special import log_hyp2f1
 
 __all__ = ["BetaGeoBetaBinom"]
 

@@ -1,6 +1,10 @@
-"""Design matrices for the churn models: numeric columns centred and put on readable units,
+"""Design matrices, the one home for turning customer attributes into model columns.
+
+:class:`Design` serves the churn models (numeric columns centred and put on readable units,
 categorical columns as indicator columns against a reference level, rare levels pooled, missing
-values made explicit, and redundant columns dropped so that the statsmodels fits stay identifiable.
+values made explicit, redundant columns dropped so that the statsmodels fits stay identifiable) and,
+as the strict preset :class:`CovariateDesign`, the CLV covariate models (numeric columns as they
+are, every level its own column, missing numeric values and unseen levels refused).
 
 :func:`top_levels` (the most frequent levels kept, the rest pooled as ``(other)``) is the one pooling rule
 for groupings too: churn rates, Kaplan-Meier groups and sBG cohorts use it, so it lives here, below them.
@@ -8,6 +12,7 @@ for groupings too: churn rates, Kaplan-Meier groups and sBG cohorts use it, so i
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -61,12 +66,21 @@ class Design:
         combination of earlier columns; ``dropped_`` says which and why.
     impute : False leaves missing numeric values as NaN (no centring, no scaling, no indicator), for
         models that handle them natively.
+    strict : refuse instead of repairing: a missing numeric value, a categorical column with a single
+        value, an unknown reference level, and (in ``transform``) a level not seen in the fit raise
+        ``ValueError``. ``max_levels=None`` keeps every level.
+    term_format : name of an indicator column, from ``column`` and ``level``.
+
+    Fitted: ``columns_`` (design column names), ``source_`` (name -> attribute column),
+    ``terms_`` ((column, level) per design column; level None for a numeric column), ``units_``,
+    ``levels_`` / ``reference_`` per categorical column, ``dropped_`` (left out, with the reason).
     """
 
     def __init__(self, numeric: list[str] | None = None, categorical: list[str] | None = None,
                  max_levels: int = 10, min_count: int = 10, scale: str | dict[str, float] = "auto",
                  centre: str | dict[str, float] = "median", reference: dict[str, str] | None = None,
-                 missing_indicators: bool = True, drop_collinear: bool = True, impute: bool = True) -> None:
+                 missing_indicators: bool = True, drop_collinear: bool = True, impute: bool = True,
+                 strict: bool = False, term_format: str = "{column} = {level}") -> None:
         self.numeric = numeric
         self.categorical = categorical
         self.max_levels = max_levels
@@ -77,6 +91,8 @@ class Design:
         self.missing_indicators = missing_indicators
         self.drop_collinear = drop_collinear
         self.impute = impute
+        self.strict = strict
+        self.term_format = term_format
 
     # ------------------------------------------------------------------ fitting
     def fit(self, frame: pd.DataFrame, y: Any = None) -> "Design":
@@ -88,6 +104,8 @@ class Design:
         self.skipped_: dict[str, str] = {}
         for c in numeric:
             v = pd.to_numeric(frame[c], errors="coerce").astype(float)
+            if self.strict and v.isna().any():
+                raise ValueError(f"covariate {c!r} has missing values")
             if v.notna().sum() == 0:
                 continue
             if self.drop_collinear and (v != v.mode().iloc[0]).sum() < self.min_count:
@@ -98,6 +116,8 @@ class Design:
                 continue
             if isinstance(self.centre, dict) and c in self.centre:
                 centre = float(self.centre[c])
+            elif self.centre == "none":
+                centre = 0.0
             elif self.centre == "mean":
                 centre = float(v.mean())
             else:
@@ -122,9 +142,13 @@ class Design:
             pooled = int(counts.drop(kept).sum())
             if pooled >= self.min_count:
                 kept = kept + [OTHER]
+            ref = (self.reference or {}).get(c)
+            if self.strict and len(kept) < 2:
+                raise ValueError(f"covariate {c!r} has a single value: it cannot have an effect")
+            if self.strict and ref is not None and str(ref) not in kept:
+                raise ValueError(f"reference level {ref!r} of {c!r} does not occur")
             if len(kept) < 2:
                 continue
-            ref = (self.reference or {}).get(c)
             self.levels_[c] = kept
             self.reference_[c] = str(ref) if ref is not None and str(ref) in kept else kept[0]
             # too few rare values to stand alone: they are counted with the reference level
@@ -132,6 +156,7 @@ class Design:
         self.order_ = list(frame.columns)
         self.source_: dict[str, str] = {}
         self.units_: dict[str, str] = {}
+        self.level_: dict[str, str | None] = {}
         full = self._matrix(frame, all_columns=True)
         self.columns_ = list(full.columns)
         self.dropped_: dict[str, str] = dict(self.skipped_)
@@ -156,24 +181,31 @@ class Design:
                      else np.full(len(frame), np.nan))
                 cols[c] = (np.where(np.isnan(v), centre, v) - centre) / unit if self.impute else v
                 self.source_[c] = c
+                self.level_[c] = None
                 self.units_[c] = f"per {unit:g}" if unit != 1 else "per 1"
                 continue
             levels = self.levels_[c]
             txt = as_text(frame[c]) if c in frame else pd.Series(MISSING, index=frame.index)
+            if self.strict:
+                unseen = set(txt.unique()) - set(levels)
+                if unseen:
+                    raise ValueError(f"covariate {c!r} has levels not seen in the fit: {sorted(unseen)}")
             txt = txt.where(txt.isin(set(levels) - {OTHER}), self.pool_[c])
             values = txt.to_numpy()
             for lvl in levels:
                 if lvl == self.reference_[c]:
                     continue
-                name = f"{c} = {lvl}"
+                name = self.term_format.format(column=c, level=lvl)
                 cols[name] = (values == lvl).astype(float)
                 self.source_[name] = c
+                self.level_[name] = lvl
                 self.units_[name] = f"vs {self.reference_[c]}"
         for c in self.missing_:
             v = pd.to_numeric(frame[c], errors="coerce") if c in frame else pd.Series(np.nan, index=frame.index)
             name = f"{c} missing"
             cols[name] = v.isna().to_numpy(float)
             self.source_[name] = c
+            self.level_[name] = MISSING
             self.units_[name] = "vs recorded"
         out = pd.DataFrame(cols, index=frame.index)
         return out if all_columns else out.reindex(columns=self.columns_, fill_value=0.0)
@@ -186,12 +218,49 @@ class Design:
         return self.fit(frame).transform(frame)
 
     @property
+    def terms_(self) -> list[tuple[str, str | None]]:
+        """(attribute column, level) per design column; the level is None for a numeric column."""
+        return [(self.source_[c], self.level_[c]) for c in self.columns_]
+
+    @property
     def features_(self) -> list[str]:
         """Source columns that reached the design, in order."""
         seen: dict[str, None] = {}
         for c in self.columns_:
             seen.setdefault(self.source_[c], None)
         return list(seen)
+
+
+class CovariateDesign(Design):
+    """The strict design of the CLV covariate models over ``columns``: numeric columns (not boolean)
+    as they are, every level of the others its own indicator ``column[level]`` against a reference
+    (``reference``: column -> level; default the most frequent); missing numeric values, a single
+    value and unseen levels are refused. ``transform`` returns the matrix as an array."""
+
+    def __init__(self, columns: Sequence[str], reference: Mapping[str, Any] | None = None) -> None:
+        self.columns = list(columns)
+        super().__init__(max_levels=None, min_count=1, scale="none", centre="none",
+                         reference=dict(reference or {}), missing_indicators=False, drop_collinear=False,
+                         strict=True, term_format="{column}[{level}]")
+
+    def fit(self, frame: pd.DataFrame, y: Any = None) -> "CovariateDesign":
+        sub = frame[self.columns]
+        self.numeric = [c for c in self.columns if pd.api.types.is_numeric_dtype(sub[c])
+                        and not pd.api.types.is_bool_dtype(sub[c])]
+        self.categorical = [c for c in self.columns if c not in self.numeric]
+        return super().fit(sub)
+
+    @property
+    def names_(self) -> list[str]:
+        return list(self.columns_)
+
+    @property
+    def references_(self) -> dict[str, str]:
+        return dict(self.reference_)
+
+    def transform(self, frame: pd.DataFrame) -> np.ndarray:  # type: ignore[override]
+        """The design matrix (customers x terms) as an array."""
+        return self._matrix(frame[self.columns]).to_numpy(float)
 
 
 def _independent_columns(x: np.ndarray, tol: float = 1e-7) -> np.ndarray:

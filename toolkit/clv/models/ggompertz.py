@@ -30,9 +30,9 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import gammaln
 
-from .base import (ArrayLike, RFMData, RFMInput, TransactionModel, _limits_note,
+from toolkit.clv.models.base import (ArrayLike, RFMData, RFMInput, TransactionModel, _limits_note,
                    customer_arrays, log_poch, unique_rows, wdot)
-from .bgnbd import safe_exp
+from toolkit.clv.models.bgnbd import safe_exp
 
 __all__ = ["GGompertzNBD"]
 
@@ -235,7 +235,7 @@ class GGompertzNBD(TransactionModel):
     def _count_given_alive(self, n, t, r_, a_, T_) -> np.ndarray:
         """P(n purchases in (T, T+t] | alive at T) with lambda ~ Gamma(r_, a_): alive throughout, or
         dead at T+u (density f(T+u)/S(T)) after n purchases in (T, T+u]."""
-        from .bgnbd import log_nbd_pmf
+        from toolkit.clv.models.bgnbd import log_nbd_pmf
 
         r, alpha, b, s, beta = self._theta()
         n, t, r_, a_, T_ = np.broadcast_arrays(*(np.asarray(v, float) for v in (n, t, r_, a_, T_)))

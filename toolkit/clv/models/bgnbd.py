@@ -17,9 +17,9 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import betainc, betaln, gammaln
 
-from .base import (ArrayLike, RFMInput, TransactionModel, _limits_note,
+from toolkit.clv.models.base import (ArrayLike, RFMInput, TransactionModel, _limits_note,
                    customer_arrays, log_poch, unique_rows, wdot)
-from .special import hyp2f1, log_hyp2f1
+from toolkit.clv.models.special import hyp2f1, log_hyp2f1
 
 __all__ = ["BetaGeo", "ModifiedBetaGeo"]
 

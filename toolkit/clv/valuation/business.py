@@ -22,7 +22,7 @@ import pandas as pd
 from toolkit.kpi import formulas
 from toolkit.segmentation.tiers import value_tiers  # noqa: F401  (the one tier rule, re-exported)
 
-from .summary import unit_days
+from toolkit.clv.summary import unit_days
 
 __all__ = ["formula_cltv", "cac", "clv_cac", "value_tiers"]
 

@@ -1,8 +1,8 @@
 """Intervals for the CLV table from parameter uncertainty, on the table's own margins, returns and churn.
 
 :func:`value_intervals` draws parameter sets of the transaction and spend models
-(:func:`toolkit.clv.intervals.customer_intervals`) and scales each customer's bounds to the CLV
-table of :func:`toolkit.clv.valuation.customer_value` (:class:`ValueIntervals`: population totals
+(:func:`toolkit.clv.valuation.intervals.customer_intervals`) and scales each customer's bounds to the CLV
+table of :func:`toolkit.clv.valuation.per_customer.customer_value` (:class:`ValueIntervals`: population totals
 and per-customer bounds). A flagged fit (at the parameter boundary or with a nearly singular
 Hessian) gets no intervals: :func:`intervals_withheld` says why.
 """
@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .base import WITHHELD, fit_flag
-from .intervals import IntervalResult, customer_intervals
-from .units import period_rate
+from toolkit.clv.models.base import WITHHELD, fit_flag
+from toolkit.clv.valuation.intervals import IntervalResult, customer_intervals
+from toolkit.clv.valuation.units import period_rate
 
 __all__ = ["ValueIntervals", "intervals_withheld", "value_intervals"]
 
@@ -70,7 +70,7 @@ class _UnitSpend:
 def value_intervals(model, rfm: pd.DataFrame, spend_model, table: pd.DataFrame, *, horizon: int = 12,
                     discount_rate: float = 0.10, clv_method: str = "horizon", currency: str = "currency units",
                     level: float = 0.9, n_draws: int = 300, seed: int = 0) -> ValueIntervals:
-    """Intervals for the report's CLV table ``table`` (from :func:`toolkit.clv.valuation.customer_value`).
+    """Intervals for the report's CLV table ``table`` (from :func:`toolkit.clv.valuation.per_customer.customer_value`).
 
     ``model``: the fitted transaction model (BG/NBD, MBG/NBD or Pareto/NBD), ``spend_model`` the
     Gamma-Gamma fit, ``rfm`` the summary the table was computed from; ``discount_rate`` is yearly.
@@ -83,7 +83,7 @@ def value_intervals(model, rfm: pd.DataFrame, spend_model, table: pd.DataFrame, 
     so the population totals add up draw by draw; the total CLV interval is exact when the scaling
     factor is one number per group, otherwise an approximation (said in ``notes``). With
     ``clv_method="dert"`` only purchases and P(alive) get intervals. A flagged fit (at the parameter
-    boundary or with a nearly singular Hessian, :func:`toolkit.clv.base.fit_flag`) gets none: ValueError
+    boundary or with a nearly singular Hessian, :func:`toolkit.clv.models.base.fit_flag`) gets none: ValueError
     with the reason (:func:`intervals_withheld`).
     """
     withheld = intervals_withheld(getattr(model, "model_name", type(model).__name__), model, spend_model)

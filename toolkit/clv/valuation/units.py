@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 
-from .summary import TIME_UNITS, unit_days
+from toolkit.clv.summary import TIME_UNITS, unit_days
 
 __all__ = ["UNIT_NAMES", "normalize_unit", "unit_name", "convert_duration", "periods_per_year",
            "period_rate", "continuous_rate"]
