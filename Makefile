@@ -26,9 +26,11 @@ reports-1e7: $(STAMP)
 	$(BIN)/python -m toolkit run --config config/reports.yaml --dataset config/datasets/demo_1e7.yaml \
 		--output-dir outputs/scale_runs
 
-# pytest exits 5 when it collected no tests: that is a broken setup, never a pass.
+# pytest exits 5 when it collected no tests: that is a broken setup, never a pass. The suite runs on
+# every core (at most 4) with pytest-xdist; a test module (a class for the data-shape groups) is one
+# unit of work, so module fixtures are built once.
 test: $(STAMP)
-	@$(BIN)/python -m pytest tests --nbval-lax notebooks; rc=$$?; \
+	@$(BIN)/python -m pytest tests --nbval-lax notebooks -n auto --maxprocesses 4 --dist loadscope; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests - the test setup is broken" >&2; exit 1; fi; \
 	exit $$rc
 

@@ -116,7 +116,20 @@ class InteractiveOutputsGuard(pytest.Item):
         return self.path, None, "outputs/interactive untouched by the test run"
 
 
+# The modules (and data-shape groups) that take minutes, longest first: under pytest-xdist they are
+# handed out first, so no long unit of work starts last and runs alone on one core at the end
+# (`pytest --durations` shows them). Order within a module is kept.
+LONG_FIRST = ("test_data_shapes.py", "test_reproducibility.py", "test_churn.py", "test_transaction_log.py",
+              "test_notebooks.py", "test_engines.py", "test_notebook_sections.py")
+
+
+def _long_first(item) -> int:
+    name = Path(str(item.fspath)).name
+    return LONG_FIRST.index(name) if name in LONG_FIRST else len(LONG_FIRST)
+
+
 def pytest_collection_modifyitems(session, config, items):
+    items.sort(key=_long_first)   # stable: each module's own order is kept
     factory = getattr(config, "_tmp_path_factory", None)
     for item in items:
         if _is_parameters_cell(item):
@@ -125,6 +138,17 @@ def pytest_collection_modifyitems(session, config, items):
             item.run_dir = folder / "run"
             item.cell.source = inject_run_dir(item.cell.source, str(item.run_dir))
     items.append(InteractiveOutputsGuard.from_parent(session, name="outputs_interactive_untouched"))
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Under pytest-xdist each worker sees only its own items: the controller checks once all have ended."""
+    is_controller = session.config.pluginmanager.hasplugin("dsession")   # xdist's scheduler, in the controller only
+    if not is_controller:   # a worker, or a plain run (where the guard item above runs last)
+        return
+    after = interactive_state()
+    if after != INTERACTIVE_AT_START:
+        session.config.get_terminal_writer().line(describe_change(INTERACTIVE_AT_START, after), red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 def pytest_runtest_teardown(item, nextitem):
