@@ -658,3 +658,46 @@ def test_the_churn_package_imports_have_no_cycle():
 
     cycles = [c for m in graph if (c := cycle_from(m, m, (m,)))]
     assert not cycles, " -> ".join(cycles[0])
+
+
+# ------------------------------------------------------------------------------------------ separation
+def test_complete_separation_withholds_the_odds_ratios_and_says_why():
+    """Simulated: churn is exactly x > 0, so maximum likelihood has no finite solution (Albert & Anderson
+    1984). The table of runaway coefficients (the data-shape matrix showed odds ratios of 1e300 and inf)
+    is replaced by one sentence."""
+    from toolkit.reports.section import Section
+
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=300)
+    X = pd.DataFrame({"x": x, "noise": rng.normal(size=300)})
+    logit = ch.LogitChurn().fit(X, (x > 0).astype(int))
+    assert logit.separated_ and not logit.odds_ratios_.loc["x", "estimable"]
+    sec = Section()
+    who_leaves.odds_ratios(sec, logit, churners=int((x > 0).sum()), customers=300)
+    assert not sec.tables and not sec.figures
+    assert "complete separation" in sec.text_all and f"{int((x > 0).sum())} churners among 300 customers" in sec.text_all
+
+
+def test_a_level_that_always_churns_is_marked_not_estimable_and_the_rest_kept():
+    """Simulated: log odds = -1 + 0.8 x, and every customer of plan 'gold' churns (quasi-complete
+    separation). The gold term shows – and is named; x keeps an interval that covers exp(0.8)."""
+    from toolkit.reports.section import Section
+
+    rng = np.random.default_rng(11)
+    n = 4000
+    x = rng.normal(size=n)
+    plan = rng.choice(["basic", "plus", "gold"], size=n, p=[0.6, 0.35, 0.05])
+    y = (rng.random(n) < 1 / (1 + np.exp(-(-1 + 0.8 * x)))).astype(int)
+    y[plan == "gold"] = 1
+    logit = ch.LogitChurn(min_count=20).fit(pd.DataFrame({"x": x, "plan": plan}), y)
+    table = logit.odds_ratios_
+    assert not logit.separated_
+    gold = [t for t in table.index if "gold" in t]
+    assert gold and not table.loc[gold, "estimable"].any()
+    assert table.loc["x", "estimable"] and table.loc["x", "lower"] < np.exp(0.8) < table.loc["x", "upper"]
+    sec = Section()
+    who_leaves.odds_ratios(sec, logit, churners=int(y.sum()), customers=n)
+    shown = sec.tables[0].frame
+    assert shown.loc[gold, "odds_ratio"].isna().all() and shown.loc["x", "odds_ratio"] == pytest.approx(np.exp(0.8), rel=0.15)
+    assert "quasi-complete separation" in sec.text_all and "plan" in sec.sentences[0]
+    assert sec.figures   # the estimable terms keep their forest plot

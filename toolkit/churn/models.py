@@ -116,8 +116,18 @@ class LogitChurn(_ChurnEstimator):
     """Logistic regression of churn (statsmodels ``Logit``) on the :class:`Design` of the features.
 
     After ``fit``: ``design_``, ``result_``, ``odds_ratios_`` (per design column: coef, se, odds ratio,
-    interval, p-value), ``reference_``.
+    interval, p-value, and ``estimable``), ``reference_``, ``separated_``.
+
+    Under separation (a term, or the terms together, predict churn exactly) maximum likelihood has no
+    finite solution: the fit runs off towards infinite coefficients with standard errors to match.
+    ``separated_`` is True when every customer's fitted probability is within 0.001 of their outcome
+    (complete separation); a term
+    whose coefficient or standard error ran off (``|coef| > MAX_COEF`` or ``se > MAX_SE``) is marked
+    ``estimable=False`` (quasi-complete separation, or a level too rare to estimate).
     """
+
+    MAX_COEF = 15.0   # log odds: an odds ratio above 3e6 per unit is a fit running off, not an effect
+    MAX_SE = 50.0
 
     def __init__(self, max_levels: int = 10, min_count: int = 20, alpha: float = 0.05, maxiter: int = 100) -> None:
         self.max_levels = max_levels
@@ -140,7 +150,10 @@ class LogitChurn(_ChurnEstimator):
         z = stats.norm.ppf(1 - self.alpha / 2)
         names = list(Z.columns)
         self.converged_ = bool(self.result_.mle_retvals.get("converged", True))
-        with np.errstate(over="ignore"):
+        with np.errstate(over="ignore"):   # a separated fit's linear predictor runs to +-1e3
+            fitted = np.asarray(self.result_.predict(), float)
+        self.separated_ = bool(len(fitted) and np.max(np.abs(fitted - y)) < 1e-3)   # every churn predicted exactly
+        with np.errstate(over="ignore", invalid="ignore"):
             self.odds_ratios_ = self._table(names, params, bse, z)
         self.mean_design_ = self.design_.transform(X).mean()
         return self
@@ -152,6 +165,8 @@ class LogitChurn(_ChurnEstimator):
             "coef": params, "se": bse, "odds_ratio": np.exp(params),
             "lower": np.exp(params - z * bse), "upper": np.exp(params + z * bse),
             "p_value": 2 * stats.norm.sf(np.abs(params / bse)),
+            "estimable": np.isfinite(params) & np.isfinite(bse) & (np.abs(params) <= self.MAX_COEF)
+                         & (bse <= self.MAX_SE),
         }, index=pd.Index(names, name="term"))
 
     def decision_function(self, X: pd.DataFrame) -> np.ndarray:

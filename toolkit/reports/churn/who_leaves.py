@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from toolkit import churn as ch
@@ -135,17 +136,40 @@ def top_three_sentence(drivers: pd.Index) -> str:
     return f"The model relies most on **{a}**, **{b}** and **{c}**."
 
 
+def odds_ratios(sec: Section, logit: "ch.LogitChurn", churners: int, customers: int) -> None:
+    """The main-effects odds ratios table and forest plot; under separation, the sentence saying why
+    there are none (complete) or which terms are not estimable (their cells shown as –)."""
+    terms = len(logit.odds_ratios_) - 1
+    if logit.separated_:
+        sec.say("The main-effects logistic regression predicts every training customer's churn exactly "
+                "({churners} churners among {customers} customers, {terms} terms): with complete separation its "
+                "odds ratios are not estimable and are not shown. The permutation importance below does not "
+                "depend on it.", churners=f"{churners:,}", customers=f"{customers:,}", terms=terms)
+        return
+    ors = logit.odds_ratios_.drop(index="const")
+    bad = ~ors["estimable"]
+    ors.loc[bad, ["coef", "se", "odds_ratio", "lower", "upper", "p_value"]] = np.nan
+    ors = ors.sort_values("p_value", na_position="last").drop(columns=["estimable"])
+    if bad.any():
+        names = sorted({str(f) for f in logit.odds_ratios_.loc[bad[bad].index, "feature"]})
+        sec.say("{n} of {terms} terms of the logistic regression are not estimable on these data (a level too "
+                "rare, or one that predicts churn almost exactly: quasi-complete separation) and show –: {names}.",
+                n=int(bad.sum()), terms=terms, names=", ".join(names[:10]) + (" and others" if len(names) > 10 else ""))
+    sec.table(ors.drop(columns=["feature"]).head(25), "Logistic regression (main effects): odds ratios of churn "
+              "(25 smallest p-values)", units={"odds_ratio": "x odds vs reference", "lower / upper": "95% interval",
+                                               "coef": "log odds ratio", "se": "standard error of coef"}, precision=3)
+    shown = ors.loc[ors["odds_ratio"].notna()].head(20)
+    if len(shown):
+        sec.figure(cp.plot_forest(shown, "odds_ratio", "Logistic regression (main effects): odds ratios with 95% "
+                                  "intervals", "Odds ratio (log scale; above 1 = more likely to churn)"))
+
+
 def drivers(rep: ReportContext, pred: ChurnPrediction, seed: int = 0) -> Section[pd.DataFrame]:
     """Odds ratios of a main-effects logistic regression, and the chosen model's permutation importance (value)."""
     main = [c for c in pred.X_train.columns if not ch.is_engineered(c)]
     logit = ch.LogitChurn().fit(pred.X_train[main], pred.y_train)
-    ors = logit.odds_ratios_.drop(index="const").sort_values("p_value")
     sec: Section[pd.DataFrame] = Section()
-    sec.table(ors.drop(columns=["feature"]).head(25), "Logistic regression (main effects): odds ratios of churn "
-              "(25 smallest p-values)", units={"odds_ratio": "x odds vs reference", "lower / upper": "95% interval",
-                                               "coef": "log odds ratio", "se": "standard error of coef"}, precision=3)
-    sec.figure(cp.plot_forest(ors.head(20), "odds_ratio", "Logistic regression (main effects): odds ratios with 95% "
-                              "intervals", "Odds ratio (log scale; above 1 = more likely to churn)"))
+    odds_ratios(sec, logit, churners=int(np.sum(pred.y_train)), customers=len(pred.y_train))
     imp = ch.permutation_importance(pred.eval_model, pred.X_holdout, pred.y_holdout, n_repeats=3, seed=seed)
     sec.value = imp
     sec.figure(cp.plot_importance(imp, "auc_drop", f"{_title(pred.model_name)}: permutation importance on held-out "
