@@ -37,6 +37,14 @@ def test_show_table_prints_shares_as_percentages_and_counts_with_separators():
     assert "1,200" in page
 
 
+def test_growth_shows_as_a_signed_percentage_even_when_negative():
+    """The SWOT's competitor table printed yearly growth of 0.020 as 0.020; a fall is a change too."""
+    f = pd.DataFrame({"market_share": [0.18, 0.22], "growth": [0.02, -0.035], "price_index": [1.05, 0.97]})
+    units = {"market_share": "share of the market", "growth": "yearly revenue growth", "price_index": "1 = parity"}
+    assert rp.change_columns(f, units) == ["growth"] and "growth" not in share_columns(f, units)
+    page = _html(f, units=units)
+    assert "+2.0%" in page and "-3.5%" in page and "18.0%" in page and "1.05" in page and "0.020" not in page
+
 
 def _rates(**groups) -> pd.DataFrame:
     return pd.DataFrame({"at_start": [n for n, _ in groups.values()], "churn_rate": [r for _, r in groups.values()]},

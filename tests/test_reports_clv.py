@@ -196,6 +196,10 @@ def test_data_used_states_period_rows_occasions_and_returns(company):
     assert sec.sentences[2].startswith(
         f"Returns: 2 rows have a negative amount. 1 customer-days held only returns (25 EUR, {fmt_pct(share)} of the "
         "net value of the purchase days)")
+    # the load report's rows less customer 10's return-only day; every listed customer bought something
+    assert sec.sentences[-1] == (f"Against the load report: of its {len(tx):,} transaction rows (the data-quality "
+                                 f"report's count), {len(tx) - len(kept):,} left out as above, leaving the "
+                                 f"{len(kept):,} rows used here.")
     data = sec.value
     assert data.currency == "EUR" and data.unit == "W" and data.method == "horizon"
     assert data.calibration_end == CAL_DEFAULT and data.observation_end == OBS
@@ -216,8 +220,28 @@ def test_data_used_with_a_given_calibration_end_no_returns_outliers_and_rows_wit
     rep = ReportContext("clv", ds, plain.rep.out)
     sec = report.data_used(rep, calibration_end="2023-06-30")
     assert "- 1 rows without a customer id or date were left out" in sec.sentences
-    assert sec.sentences[-1] == ("The loader flagged 2 unusually large rows and kept them; they enter the spend model "
+    assert sec.sentences[-2] == ("The loader flagged 2 unusually large rows and kept them; they enter the spend model "
                                  "as recorded.")
+    assert sec.sentences[-1] == (f"Against the load report: of its {len(tx) + 1:,} transaction rows (the data-quality "
+                                 f"report's count), 1 left out as above, leaving the {len(tx):,} rows used here.")
+
+
+def test_data_used_reconciles_rows_and_customers_with_the_load_report(tmp_path):
+    """Rows after the observation end and listed customers who never bought are counted in words."""
+    tx = simulated(n=150, seed=8)
+    ids = sorted(tx["customer_id"].unique())
+    customers = pd.DataFrame({"customer_id": ids + [90001, 90002, 90003], "region": "North"})
+    write_dataset(tmp_path / "c" / "data", tx, customers)
+    sec = report.data_used(context(tmp_path / "c"), observation_end="2023-10-31")
+    end = pd.Timestamp("2023-10-31")
+    used = tx.loc[tx["date"] <= end]
+    without = len(customers) - used["customer_id"].nunique()
+    assert without >= 3
+    assert sec.sentences[-1] == (
+        f"Against the load report: of its {len(tx):,} transaction rows (the data-quality report's count), "
+        f"{len(tx) - len(used):,} dated after the observation end 2023-10-31, leaving the {len(used):,} rows used "
+        f"here. {without:,} of the customer table's {len(customers):,} customers have no purchase up to 2023-10-31 "
+        "and get no CLV here.")
 
 
 def test_data_used_refuses_what_it_cannot_use(plain, tmp_path):

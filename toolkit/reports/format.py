@@ -70,6 +70,16 @@ def share_columns(frame: pd.DataFrame, units: Mapping[str, str] | str | None = N
     return out
 
 
+def change_columns(frame: pd.DataFrame, units: Mapping[str, str] | str | None = None) -> list[str]:
+    """Columns holding relative changes (0.02 = +2%): a unit naming growth or a relative change.
+    They are shown as signed percentages; a change may be negative, so no 0-1 check."""
+    if not isinstance(units, Mapping):
+        return []
+    unit_of = {name.strip(): str(text) for key, text in units.items() for name in str(key).split(" / ")}
+    return [c for c in frame.columns if pd.api.types.is_float_dtype(frame[c]) and frame[c].notna().any()
+            and re.search(r"\bgrowth\b|relative change", unit_of.get(str(c), ""))]
+
+
 MIN_GROUP_SIZE = 30   # customers a group needs before it is ranked or called different
 
 
@@ -138,10 +148,12 @@ def table_html(frame: pd.DataFrame, caption: str, units: Mapping[str, str] | str
                      if not all(name.strip() in gone for name in str(k).split(" / "))}
     shown = frame.head(max_rows)
     styler = shown.style.format(precision=precision, thousands=",", escape="html", na_rep="–")
-    shares = share_columns(shown, units)
+    shares, changes = share_columns(shown, units), change_columns(shown, units)
     for col in shown.columns:
         s = shown[col]
-        if col in shares:
+        if col in changes:
+            styler = styler.format("{:+.1%}", subset=[col], na_rep="–")
+        elif col in shares:
             styler = styler.format("{:.1%}", subset=[col], na_rep="–")
         elif pd.api.types.is_datetime64_any_dtype(s):
             styler = styler.format(lambda v: "–" if pd.isna(v) else v.strftime("%Y-%m-%d"), subset=[col])

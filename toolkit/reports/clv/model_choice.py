@@ -143,7 +143,37 @@ def data_used(rep: ReportContext, calibration_end: str | None = None, observatio
     if totals["outlier_rows"]:
         sec.say("The loader flagged {k} unusually large rows and kept them; they enter the spend model as recorded.",
                 k=fmt_int(totals["outlier_rows"]))
+    reconciled = reconciliation(ds, log, totals, len(rfm), obs)
+    if reconciled:
+        sec.text(reconciled)   # numbers and dates only: nothing to escape
     return sec
+
+
+def reconciliation(ds: Any, log: Any, totals: dict, customers_used: int, obs: pd.Timestamp) -> str:
+    """How the rows and customers used here follow from the load report's (and the data-quality
+    report's) counts: rows left out above, rows after the observation end, customers of the customer
+    table without a purchase. "" when the models use every loaded row and customer."""
+    kept = transaction_totals(log.transactions)["rows"] if log.rows_in != totals["rows"] else totals["rows"]
+    left_out, after = log.rows_in - kept, kept - totals["rows"]
+    listed = 0
+    table = ds.report.tables.get("customers")
+    if ds.has("customers") and table is not None and not table.derived:
+        listed = len(ds.customers)
+    without = max(listed - customers_used, 0)
+    if not (left_out or after or without):
+        return ""
+    parts = [f"{fmt_int(left_out)} left out as above"] if left_out else []
+    if after:
+        parts.append(f"{fmt_int(after)} dated after the observation end {obs.date()}")
+    text = ""
+    if parts:
+        text = (f"Against the load report: of its {fmt_int(log.rows_in)} transaction rows (the data-quality report's "
+                f"count), {' and '.join(parts)}, leaving the {fmt_int(totals['rows'])} rows used here.")
+    if without:
+        text += (" " if text else "Against the load report: ") + (
+            f"{fmt_int(without)} of the customer table's {fmt_int(listed)} customers have no purchase up to "
+            f"{obs.date()} and get no CLV here.")
+    return text
 
 
 # ---------------------------------------------------------------------------------------------- models
