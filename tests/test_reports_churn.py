@@ -603,6 +603,23 @@ def test_value_at_risk_exports_every_score_and_names_the_top_region(demo_model):
     assert contract.read(rep.out, "churn_scores")["churn_probability"].between(0, 1).all()
 
 
+def test_a_top_risk_region_that_is_not_the_riskiest_is_explained_in_numbers():
+    """Issue 17: the headline named North (most value at risk) while East churns most, with no word on why."""
+    by_region = pd.DataFrame({"customers": [2986, 2071], "churn_probability": [0.043, 0.077],
+                              "value_at_risk": [360_818.0, 196_806.0], "share_of_value_at_risk": [0.647, 0.353]},
+                             index=pd.Index(["North", "East"], name="region"))
+    mean_value = pd.Series({"North": 2810.0, "East": 1234.0})
+    text = who_leaves.top_risk_sentence(by_region, mean_value, "EUR", "EUR")
+    assert text.startswith("The headline's top-risk region is the one with the most value at risk: **North** (64.7% "
+                           "of it), with 2,986 active customers, worth EUR 2,810")
+    assert "The highest mean churn probability is **East**'s (7.7%, 2,071 active customers, worth EUR 1,234" in text
+    assert "a larger or more valuable region can lead it at a lower churn rate" in text
+    same = who_leaves.top_risk_sentence(by_region.iloc[::-1], mean_value, "EUR", "EUR")
+    assert same.endswith("**East** (35.3% of it), which also has the highest mean churn probability.")
+    counts = who_leaves.top_risk_sentence(by_region, mean_value, "customers", "EUR")
+    assert "worth" not in counts            # without value data the value is a count of customers
+
+
 def test_published_headline_metrics(demo_model):
     rep, basis, model = demo_model
     pred = model.value

@@ -159,15 +159,34 @@ def test_marks_are_coloured_by_whether_the_difference_is_good_for_the_company(ru
 def test_mean_clv_joins_the_scorecard_or_its_absence_is_named(run, spec):
     _publish_kpi(run)
     sec = es.regions_at_a_glance(_rep(run), spec)
-    assert "Mean CLV (CLV report)" not in sec.tables[0].frame.columns
+    assert not [c for c in sec.tables[0].frame.columns if "CLV (CLV report)" in c]
     assert ("Mean CLV per region is not shown: the customer lifetime value report has not published clv\\_by\\_region "
             "in this run.") in sec.sentences
     RunResults(run, notebook="clv").table("clv_by_region", pd.DataFrame(
         {"region": ["East", "North"], "customers": [10, 20], "mean_clv": [310.4, 1696.0]}))
     sec = es.regions_at_a_glance(_rep(run), spec)
-    col = sec.tables[0].frame["Mean CLV (CLV report)"]
+    col = sec.tables[0].frame["Mean model CLV (CLV report)"]   # a table without its horizon: none named
     assert col.to_dict() == {"East": "EUR 310", "North": "EUR 1,696", "West": "–", COMPANY: "–"}
     assert not any("Mean CLV per region" in s for s in sec.sentences)
+    RunResults(run, notebook="clv").table("clv_by_region", pd.DataFrame(
+        {"region": ["East", "North"], "customers": [10, 20], "mean_clv": [310.4, 1696.0], "basis": "12 months"}))
+    sec = es.regions_at_a_glance(_rep(run), spec)
+    assert "Mean model CLV, next 12 months (CLV report)" in sec.tables[0].frame.columns
+    assert not [s for s in sec.sentences if "measure different things" in s]   # no formula CLTV shown: nothing to explain
+
+
+def test_formula_cltv_and_model_clv_side_by_side_are_named_and_explained(run, spec):
+    """Issue 17: "Formula CLTV EUR 40,033" stood beside "Mean CLV EUR 675" with no word on why."""
+    _publish_kpi(run, ROWS + [("East", "cltv", 40033.0, 20741.0, False, "higher")])
+    RunResults(run, notebook="clv").table("clv_by_region", pd.DataFrame(
+        {"region": ["East", "North"], "customers": [10, 20], "mean_clv": [310.4, 1696.0],
+         "basis": "all future purchases (DERT)"}))
+    sec = es.regions_at_a_glance(_rep(run), spec)
+    frame = sec.tables[0].frame
+    assert METRICS["cltv"].label == "Formula CLTV" and "Formula CLTV" in frame.columns
+    assert "Mean model CLV, all future purchases (DERT) (CLV report)" in frame.columns
+    said = [s for s in sec.sentences if "measure different things" in s]
+    assert len(said) == 1 and "undiscounted and before margin" in said[0] and "all future purchases (DERT)" in said[0]
 
 
 def test_differences_are_grouped_per_region_most_important_first(run, spec):

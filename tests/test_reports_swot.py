@@ -167,6 +167,68 @@ def test_evidence_without_market_or_reasons_shows_no_tables(tmp_path, project_ro
     assert RunResults(tmp_path / "run").read_metrics("swot")["items"] == 0
 
 
+def test_formula_cltv_beside_model_clv_is_explained_with_the_horizon(tmp_path, project_root, monkeypatch):
+    """Issue 17: the SWOT put "Formula CLTV EUR 40,033" beside "Mean CLV EUR 675" with no word on why; the
+    CLV now carries its horizon (clv_by_region's basis) into the evidence label and the explanation."""
+    from toolkit.swot.evidence import from_clv
+
+    monkeypatch.chdir(project_root)
+    clv = pd.DataFrame({"region": ["East", "West"], "customers": [10, 30], "mean_clv": [675.0, 414.0],
+                        "basis": "12 months"})
+    clv_ev = from_clv(clv)
+    assert set(clv_ev["label"]) == {"Mean model CLV, next 12 months (CLV report)"}
+    cltv = pd.DataFrame({"source": "kpi", "region": ["East"], "metric": ["cltv"], "label": ["Formula CLTV"],
+                         "value": [40033.0]}).reindex(columns=EVIDENCE_COLUMNS)
+    inputs = _inputs(tmp_path, project_root)
+    inputs.upstream["clv_by_region"] = clv
+    for evidence, explained in ((pd.concat([cltv, clv_ev], ignore_index=True), True), (clv_ev, False)):
+        monkeypatch.setattr(report, "build_swot", lambda ds, sc, ev=evidence, **kw: _result(ITEMS, evidence=ev))
+        sec = report.evidence(_rep(tmp_path / str(explained)), inputs)
+        said = [s for s in sec.sentences if "measure different things" in s]
+        assert len(said) == int(explained)
+        if explained:
+            assert "**next 12 months**" in said[0] and "undiscounted and before margin" in said[0]
+
+
+def test_call_back_and_budget_advice_point_to_the_tables_behind_them(tmp_path, project_root, monkeypatch):
+    """Issue 17: the SWOT advised calling back detractors and shifting budget to the cheapest channels with
+    no list and no CAC by channel. Counted by hand below: East's latest answers in the action plan's 180 days
+    are a (3), b (9), d (8; its earlier 2 is superseded); c's 5 is 400 days old. Window spend and acquisitions:
+    online_ads EUR 1,000 for a and b, referral EUR 300 for c."""
+    monkeypatch.chdir(project_root)
+    customers = pd.DataFrame({"customer_id": list("abcdef"), "region": ["East"] * 4 + ["West"] * 2,
+                              "acquisition_date": ["2025-08-01", "2025-09-01", "2025-10-01", "2020-01-01",
+                                                   "2025-08-01", "2020-01-01"],
+                              "acquisition_channel": ["online_ads", "online_ads", "referral", "referral",
+                                                      "online_ads", "referral"]})
+    surveys = pd.DataFrame({"customer_id": list("abcdde"), "nps": [3, 9, 5, 2, 8, 0],
+                            "response_date": pd.to_datetime(["2026-05-01", "2026-06-01", "2025-05-26", "2026-02-01",
+                                                             "2026-04-01", "2026-06-01"])})
+    spend = pd.DataFrame({"period": ["2025-09-01", "2025-09-01", "2024-01-01", "2025-09-01"],
+                          "region": ["East", "East", "East", "West"],
+                          "channel": ["online_ads", "referral", "referral", "online_ads"],
+                          "spend": [1000.0, 300.0, 5000.0, 70.0]})
+    ds = _Data(customers=customers)
+    ds.surveys, ds.marketing_spend, ds.as_of, ds.has_money = surveys, spend, pd.Timestamp("2026-06-30"), True
+    items = pd.DataFrame([_item("East", "Weakness", "NPS low"), _item("East", "Weakness", "CAC high"),
+                          _item("West", "Strength", "NPS high")], columns=ITEM_COLUMNS)
+    items["metric"] = ["nps", "cac", "nps"]
+    monkeypatch.setattr(report, "build_swot", lambda ds, sc, **kw: _result(items))
+    sec = report.evidence(_rep(tmp_path, ds), _inputs(tmp_path, project_root))
+    detr, cac = sec.tables
+    assert detr.caption == ("Detractors to call back, per region (latest answer NPS 6 or less, given in the last "
+                            "180 days)")
+    assert detr.frame.to_dict("index") == {"East": {"detractors": 1, "respondents": 3, "detractor_share": 1 / 3}}
+    assert cac.caption == "Cost per new customer by region and channel (L12M)"
+    assert cac.frame["cac"].to_dict() == {("East", "online_ads"): 500.0, ("East", "referral"): 300.0}
+    assert ("In **East** the cheapest channel per new customer is **referral** (EUR 300), the dearest "
+            "**online\\_ads** (EUR 500).") in sec.sentences
+    actions = RunResults(tmp_path / "run").read_table("swot_items").set_index("title")["action"]
+    assert actions["NPS low"].endswith("(see 'Detractors to call back, per region')")
+    assert actions["CAC high"].endswith("(see 'Cost per new customer by region and channel')")
+    assert "(see" not in actions["NPS high"]        # a strength needs no call list
+
+
 # ------------------------------------------------------------------------------ per region, items
 def _grids(sec) -> list[str]:
     return [b.data for b in sec.blocks if hasattr(b, "data") and "swot-grid" in b.data]

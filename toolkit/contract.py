@@ -198,8 +198,9 @@ SHARED: dict[str, SharedResult] = {r.name: r for r in (
     SharedResult(
         "clv_by_region", "clv", "table",
         columns={"region": _S, "customers": _N, "mean_clv": _N},
+        optional={"basis": _S},
         readers=("swot", "executive_summary"),
-        description="Mean predicted CLV per region"),
+        description="Mean predicted CLV per region; basis: its horizon ('12 months' or 'all future purchases (DERT)')"),
     SharedResult(
         "kpi_scorecard", "kpi_scorecard", "table",
         columns={"region": _S, "period": _S, "period_start": _D, "period_end": _D, "metric": _S, "label": _S,

@@ -13,9 +13,10 @@ from toolkit.actions.config import (REASON_LABELS, REASONS, PlanConfig, check_ag
 from toolkit.actions.errors import PlanConfigError
 from toolkit.actions.export import CRM_COLUMNS, crm_frame, write_key, write_xlsx
 from toolkit.actions.plan import ActionPlan, build_plan, choose_channel, one_per_customer, strategy_for
-from toolkit.actions.reasons import candidates, last_contacts, open_complaints, upgrade_candidates, win_back_list
+from toolkit.actions.reasons import (candidates, detractors, last_contacts, open_complaints, upgrade_candidates,
+                                     win_back_list)
 
 __all__ = ["ActionPlan", "CRM_COLUMNS", "OWNER_COLUMNS", "PlanConfig", "PlanConfigError", "REASONS", "REASON_LABELS",
            "annual_value", "build_plan", "candidates", "check_against_data", "check_config", "choose_channel",
            "crm_frame", "customer_basis", "last_contacts", "load_plan_config", "one_per_customer", "open_complaints",
-           "owner_column", "strategy_for", "upgrade_candidates", "win_back_list", "write_key", "write_xlsx"]
+           "detractors", "owner_column", "strategy_for", "upgrade_candidates", "win_back_list", "write_key", "write_xlsx"]

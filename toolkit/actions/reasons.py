@@ -71,6 +71,22 @@ def open_complaints(contacts: pd.DataFrame, as_of, within_days: float, resolved_
     return cases[["opened", "channel", "contacts", "status"]]
 
 
+def detractors(surveys: pd.DataFrame, as_of, within_days: float, max_nps: float) -> pd.DataFrame:
+    """The customers whose latest survey answer up to ``as_of`` (at most ``within_days`` old, when answers
+    are dated) gave an NPS of at most ``max_nps``: the detractor call-back list, one row per customer
+    (index: customer_id as text; the answer's columns)."""
+    as_of = pd.Timestamp(as_of)
+    s = surveys.dropna(subset=["nps"]).assign(customer_id=lambda x: x["customer_id"].astype(str))
+    if "response_date" in s and s["response_date"].notna().any():
+        s = s.loc[pd.to_datetime(s["response_date"]) <= as_of]
+        s = s.sort_values(["customer_id", "response_date"], kind="stable").groupby("customer_id").tail(1)
+        s = s.loc[(as_of - pd.to_datetime(s["response_date"])).dt.days <= within_days]
+    else:
+        s = s.groupby("customer_id").tail(1)
+    s = s.set_index("customer_id")
+    return s.loc[s["nps"] <= max_nps]
+
+
 def win_back_list(basis: pd.DataFrame, as_of, within_days: float, unit: str) -> pd.DataFrame:
     """Churned customers who left at most ``within_days`` ago, most value lost first: value_lost
     (annual value), left (churn date, else last purchase), days_since_leaving, last_purchase, reason
@@ -155,15 +171,8 @@ def candidates(basis: pd.DataFrame, cfg: Mapping, as_of, unit: str, contacts: pd
             [f"churn probability {q:.0%}" + (f"; drivers: {d}" if isinstance(d, str) and d else "")
              for q, d in zip(p[pick], drivers[pick])])
     if surveys is not None and len(surveys) and "nps" in surveys and surveys["nps"].notna().any():
-        s = surveys.dropna(subset=["nps"]).assign(customer_id=lambda x: x["customer_id"].astype(str))
-        if "response_date" in s and s["response_date"].notna().any():
-            s = s.loc[pd.to_datetime(s["response_date"]) <= as_of]
-            s = s.sort_values(["customer_id", "response_date"], kind="stable").groupby("customer_id").tail(1)
-            s = s.loc[(as_of - pd.to_datetime(s["response_date"])).dt.days <= r["detractor_call_back"]["within_days"]]
-        else:
-            s = s.groupby("customer_id").tail(1)
-        s = s.set_index("customer_id")
-        s = s.loc[(s["nps"] <= r["detractor_call_back"]["max_nps"]) & s.index.isin(basis.index)]
+        s = detractors(surveys, as_of, r["detractor_call_back"]["within_days"], r["detractor_call_back"]["max_nps"])
+        s = s.loc[s.index.isin(basis.index)]
         s = s.loc[~stage.reindex(s.index).isin(["churned"])]
         when = (pd.to_datetime(s["response_date"]).dt.date.astype(str) if "response_date" in s
                 else pd.Series("undated", index=s.index))

@@ -13,6 +13,7 @@ import pandas as pd
 
 from toolkit.kpi import formulas
 from toolkit.kpi import stats as S
+from toolkit.value_terms import CLTV_LABEL
 
 
 @dataclass(frozen=True)
@@ -41,7 +42,7 @@ METRICS: dict[str, Metric] = {m.name: m for m in (
     Metric("churn_rate", "Churn rate", "share of customers at start", "proportion", "lower", "two-proportion z"),
     Metric("cac", "Customer acquisition cost", "currency per new customer", "cac", "lower",
            "Poisson rate ratio (new customers per spend)"),
-    Metric("cltv", "Formula CLTV", "currency per customer", "derived", "higher"),
+    Metric("cltv", CLTV_LABEL, "currency per customer", "derived", "higher"),
     Metric("clv_cac", "CLV / CAC", "ratio", "derived", "higher"),
     Metric("nps", "Net promoter score", "points (-100..100)", "nps", "higher", "bootstrap z"),
     Metric("csat", "CSAT (top-2-box)", "share of responses", "proportion", "higher", "two-proportion z"),

@@ -32,6 +32,7 @@ from toolkit.reports.context import ReportContext
 from toolkit.reports.format import esc, shows_money
 from toolkit.reports.section import Section, Table
 from toolkit.swot import summary as sm
+from toolkit.value_terms import clv_label, two_values_sentence
 
 NAME = "executive_summary"
 COLOURS = {sm.BETTER: "#1a7f37", sm.WORSE: "#b42318"}   # green: better for the company, red: worse
@@ -211,8 +212,9 @@ def regions_at_a_glance(rep: ReportContext, dataset: str) -> Section[RegionView]
         clv = contract.read(rep.out, "clv_by_region")
     except contract.ResultUnavailable as missing:
         clv, clv_reason = None, missing.reason
+    basis = str(clv["basis"].iloc[0]) if clv is not None and "basis" in clv and len(clv) else None
     if clv is not None:
-        table["Mean CLV (CLV report)"] = clv.set_index("region")["mean_clv"].reindex(table.index).map(
+        table[clv_label(basis)] = clv.set_index("region")["mean_clv"].reindex(table.index).map(
             lambda v: "–" if pd.isna(v) else f"{currency} {v:,.0f}")
     units = {"shares": "%", "NPS": "points", **({"money": currency} if shows_money(table, currency) else {})}
     sec.blocks.append(MarkedTable(table, f"Regional scorecard, {window} (▲ / ▼: significantly above / below the "
@@ -223,6 +225,8 @@ def regions_at_a_glance(rep: ReportContext, dataset: str) -> Section[RegionView]
                              [METRICS[m].label for m in shown if not METRICS[m].better]))
     if clv is None:
         sec.say("Mean CLV per region is not shown: {r}.", r=clv_reason)
+    elif METRICS["cltv"].label in table.columns:
+        sec.text(two_values_sentence(basis))
     flags = sec.value.flags
     if not flags:
         return sec.say("No region differs significantly from the rest of the company on any KPI in {w}.",

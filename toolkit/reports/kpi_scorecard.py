@@ -21,6 +21,7 @@ from toolkit.kpi import COMPANY, METRICS, KPIResult, build_scorecard
 from toolkit.kpi.plots import plot_by_region, plot_trend
 from toolkit.kpi.prose import flag_sentence, fmt
 from toolkit.reports.context import ReportContext
+from toolkit.value_terms import CLTV_DEFINITION
 from toolkit.reports.section import Section
 
 DEFINITIONS = [
@@ -34,7 +35,7 @@ DEFINITIONS = [
     ("revenue_per_customer", "mean net revenue per active customer"),
     ("retention_rate / churn_rate", "share of the customers at the start who stayed / left during the period"),
     ("cac", "marketing spend / new customers"),
-    ("cltv", "purchase frequency x average order value x average lifespan (1 / churn rate), in periods"),
+    ("cltv", CLTV_DEFINITION),
     ("clv_cac", "formula CLTV / CAC"),
     ("nps", "% promoters (9-10) - % detractors (0-6) of the 0-10 recommendation question"),
     ("csat", "share of satisfaction answers in the top two points of the scale"),

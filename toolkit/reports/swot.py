@@ -27,6 +27,7 @@ from toolkit.reports.format import esc
 from toolkit.reports.section import Section
 from toolkit.swot import SwotResult, build_swot, load_rules, swot_grid_html
 from toolkit.swot.rules import Rule
+from toolkit.value_terms import two_values_sentence
 
 MARKET_UNITS = {"market_share": "share of the market", "price_index": "competitor price / ours (1 = parity)",
                 "growth": "yearly revenue growth"}
@@ -98,10 +99,15 @@ def evidence(rep: ReportContext, inputs: SwotInputs, analyst: str | None = "conf
     sec: Section[SwotResult] = Section(value=res)
     for note in res.notes:
         sec.say("- {n}", n=note)
+    ev = res.evidence
+    clv_rows = ev.loc[ev["metric"] == "mean_clv"]
+    if len(clv_rows) and (ev["metric"] == "cltv").any():   # both value figures among the evidence
+        clv = inputs.upstream.get("clv_by_region")
+        sec.text(two_values_sentence(str(clv["basis"].iloc[0]) if clv is not None and "basis" in clv else None))
     if ds.has("market"):
         sec.table(ds.market.set_index(["region", "competitor"]), "Competitors per region", units=MARKET_UNITS,
                   precision=3)
-    ev = res.evidence
+    res.items = behind_the_advice(sec, rep, res, inputs)
     reasons = ev.loc[(ev["source"] == "churn_reasons") & (ev["subject"] != "price+competitor")]
     if len(reasons):
         sec.table(reasons.pivot_table(index="region", columns="subject", values="value"),
@@ -109,6 +115,87 @@ def evidence(rep: ReportContext, inputs: SwotInputs, analyst: str | None = "conf
                   precision=3)
     publish(rep, res, inputs)
     return sec
+
+
+RISKS = ("Weakness", "Threat")
+DETRACTOR_TABLE = "Detractors to call back, per region"
+CAC_TABLE = "Cost per new customer by region and channel"
+
+
+def behind_the_advice(sec: Section, rep: ReportContext, res: SwotResult, inputs: SwotInputs,
+                      plan_config: str = "config/action_plan.yaml") -> pd.DataFrame:
+    """The tables the call-back and budget advice rest on, and the items with their actions pointing to
+    them: for a region whose NPS is a weakness, its detractors (the action plan's definition, from
+    ``plan_config``); for a region whose CAC is a weakness, the cost per new customer by channel over
+    the SWOT's window. Returns the items with the pointers added."""
+    items = res.items.copy()
+    if items.empty:
+        return items
+    risk = items["quadrant"].isin(RISKS)
+    nps_rows, cac_rows = risk & (items["metric"] == "nps"), risk & (items["metric"] == "cac")
+    if nps_rows.any():
+        table = _detractors_by_region(rep.ds, sorted(items.loc[nps_rows, "region"].astype(str).unique()), plan_config)
+        if table is not None:
+            sec.table(table, f"{DETRACTOR_TABLE} ({table.attrs.pop('rule')})", units={
+                "detractors": "customers", "respondents": "customers who answered NPS",
+                "detractor_share": "share of respondents"})
+            sec.say("The action plan (report 08) puts these customers on its call list with the reason "
+                    "'detractor call-back', as far as the owners' capacity allows; its export "
+                    "`action_plan_contacts` names each one with an owner and a due date.")
+            items.loc[nps_rows, "action"] = items.loc[nps_rows, "action"] + f" (see '{DETRACTOR_TABLE}')"
+    if cac_rows.any():
+        table = _cac_by_channel(rep.ds, sorted(items.loc[cac_rows, "region"].astype(str).unique()), inputs)
+        if table is not None:
+            cur = rep.currency or "cost units"
+            sec.table(table, f"{CAC_TABLE} ({inputs.window})", units={"spend": cur, "new_customers": "customers",
+                                                                      "cac": f"{cur} per new customer"})
+            for region, rows in table.dropna(subset=["cac"]).groupby(level="region"):
+                lo, hi = rows["cac"].idxmin()[1], rows["cac"].idxmax()[1]
+                if lo != hi:
+                    sec.say("In **{r}** the cheapest channel per new customer is **{lo}** ({a}), the dearest "
+                            "**{hi}** ({b}).", r=str(region), lo=str(lo), hi=str(hi),
+                            a=f"{cur} {rows['cac'].min():,.0f}", b=f"{cur} {rows['cac'].max():,.0f}")
+            items.loc[cac_rows, "action"] = items.loc[cac_rows, "action"] + f" (see '{CAC_TABLE}')"
+    return items
+
+
+def _detractors_by_region(ds: Any, regions: list[str], plan_config: str) -> pd.DataFrame | None:
+    """Per region: customers whose latest NPS answer makes them detractors under the action plan's rule."""
+    from toolkit.actions import detractors, load_plan_config
+
+    if not ds.has("surveys") or not ds.has("customers") or "nps" not in ds.surveys:
+        return None
+    rule = load_plan_config(plan_config)["reasons"]["detractor_call_back"]
+    within, max_nps = float(rule["within_days"]), float(rule["max_nps"])
+    customers = ds.customers
+    region_of = pd.Series(customers["region"].astype(str).to_numpy(), index=customers["customer_id"].astype(str))
+    answered = detractors(ds.surveys, ds.as_of, within, float("inf"))   # every latest answer in the window
+    found = answered.loc[answered["nps"] <= max_nps]
+    table = pd.DataFrame({"detractors": region_of.reindex(found.index).value_counts(),
+                          "respondents": region_of.reindex(answered.index).value_counts()})
+    table = table.reindex(regions).fillna(0).astype(int).rename_axis("region")
+    table["detractor_share"] = table["detractors"] / table["respondents"].where(table["respondents"] > 0)
+    table.attrs["rule"] = f"latest answer NPS {max_nps:g} or less, given in the last {within:g} days"
+    return table
+
+
+def _cac_by_channel(ds: Any, regions: list[str], inputs: SwotInputs) -> pd.DataFrame | None:
+    """Spend, new customers and CAC by region and channel over the SWOT's window."""
+    from toolkit.clv.valuation.business import cac
+
+    if not ds.has("marketing_spend") or not ds.has("customers") or "acquisition_date" not in ds.customers:
+        return None
+    rows = inputs.scorecard.loc[inputs.scorecard["period"] == inputs.window]
+    spend, customers = ds.marketing_spend, ds.customers
+    if len(rows):
+        start, end = pd.Timestamp(rows["period_start"].iloc[0]), pd.Timestamp(rows["period_end"].iloc[0])
+        spend = spend.loc[pd.to_datetime(spend["period"]).between(start, end)]
+        customers = customers.loc[pd.to_datetime(customers["acquisition_date"]).between(start, end)]
+    spend = spend.loc[spend["region"].astype(str).isin(regions)]
+    if spend.empty:
+        return None
+    table = cac(spend, customers.loc[customers["region"].astype(str).isin(regions)], by=("region", "channel"))
+    return table.set_index(["region", "channel"]).sort_index()
 
 
 def publish(rep: ReportContext, res: SwotResult, inputs: SwotInputs) -> None:

@@ -22,6 +22,7 @@ import pandas as pd
 
 from toolkit.kpi import COMPANY, METRICS
 from toolkit.kpi import stats as S
+from toolkit.value_terms import clv_label
 
 COLUMNS = ["source", "region", "subject", "metric", "label", "unit", "period", "comparison", "value", "reference",
            "reference_label", "difference", "relative_difference", "n", "test", "p_value", "p_adj", "significant",
@@ -163,12 +164,13 @@ def from_clv(clv_by_region: pd.DataFrame | None) -> pd.DataFrame:
     if clv_by_region is None or not {"region", "mean_clv", "customers"} <= set(clv_by_region.columns):
         return pd.DataFrame(columns=COLUMNS)
     t = clv_by_region.loc[clv_by_region["region"].astype(str) != COMPANY]
+    basis = str(t["basis"].iloc[0]) if "basis" in t.columns and len(t) else None
     tot = (t["mean_clv"] * t["customers"]).sum()
     n = t["customers"].sum()
     with np.errstate(divide="ignore", invalid="ignore"):
         rest = (tot - t["mean_clv"] * t["customers"]) / (n - t["customers"])
     out = pd.DataFrame({"source": "clv", "region": t["region"].astype(str), "subject": "", "metric": "mean_clv",
-                        "label": "Mean CLV (CLV report)", "unit": "currency per customer", "comparison": "rest",
+                        "label": clv_label(basis), "unit": "currency per customer", "comparison": "rest",
                         "value": t["mean_clv"].astype(float), "reference": rest.astype(float),
                         "reference_label": "other regions", "n": t["customers"].astype(float),
                         "test": "descriptive (no test)", "significant": False})

@@ -221,14 +221,33 @@ def value_at_risk(rep: ReportContext, basis: ChurnBasis, pred: ChurnPrediction, 
                   "Value at risk by region (active customers)", units={
                       "customers": "active customers scored", "churn_probability": "mean model probability",
                       "value_at_risk": unit})
-        top = by_region.iloc[0]
-        riskiest = by_region["churn_probability"].idxmax()
-        sec.say("The headline's top-risk region is the one with the most value at risk: **{r}** ({s} of it)" +
-                (", because it has many or valuable active customers; the highest mean churn probability is "
-                 "**{p}**'s." if riskiest != by_region.index[0] else ", which also has the highest mean churn "
-                 "probability."), r=str(by_region.index[0]), s=fmt_pct(top["share_of_value_at_risk"]), p=str(riskiest))
+        mean_value = ranked.groupby("region")["value"].mean() if "value" in ranked else None
+        sec.text(top_risk_sentence(by_region, mean_value, unit, cur))
     return sec.say("Who to contact about it, with a reason, an owner and a budget, is the action plan's "
                    "(early warnings); the scores are published as `churn_scores`.")
+
+
+def top_risk_sentence(by_region: pd.DataFrame, mean_value: pd.Series | None, unit: str, currency: str) -> str:
+    """Why the headline's top-risk region (the most value at risk) is, or is not, the region with the highest
+    mean churn probability: the two regions' customers, value per customer and probability, in numbers."""
+    top, riskiest = str(by_region.index[0]), by_region["churn_probability"].idxmax()
+    t, k = by_region.iloc[0], by_region.loc[riskiest]
+
+    def worth(region) -> str:
+        if mean_value is None or region not in mean_value.index or unit == "customers":
+            return ""
+        return f", worth {fmt_value(float(mean_value[region]), unit, currency)} each on average"
+
+    head = (f"The headline's top-risk region is the one with the most value at risk: **{esc(top)}** "
+            f"({fmt_pct(t['share_of_value_at_risk'])} of it)")
+    if riskiest == by_region.index[0]:
+        return head + ", which also has the highest mean churn probability."
+    return (head + f", with {fmt_int(t['customers'])} active customers{worth(top)} and a mean churn probability of "
+            f"{fmt_pct(t['churn_probability'])}. The highest mean churn probability is **{esc(str(riskiest))}**'s "
+            f"({fmt_pct(k['churn_probability'])}, {fmt_int(k['customers'])} active customers{worth(riskiest)}). Value "
+            f"at risk is probability x value, so a larger or more valuable region can lead it at a lower churn rate: "
+            f"{esc(top)}'s value at risk is what the early warnings protect, {esc(str(riskiest))}'s churn rate is what "
+            "its causes (churn reasons, complaints, the SWOT) explain.")
 
 
 def targeting(rep: ReportContext, pred: ChurnPrediction, warning: EarlyWarning, contact_budget: int = 500,

@@ -124,8 +124,9 @@ def published(rep: ReportContext, data: CLVData, fits: Fits, holdout: Holdout, s
                               "covariates, calibration period; associations, not causal effects)",
                   units={"multiplier": "ratio to the reference level", "ci_lower / ci_upper": "95% interval"})
     if groups.by_region is not None:
-        out.table("clv_by_region", _plain(groups.by_region), description=f"Predicted {value.horizon}-month CLV per "
-                  "region", units={"mean_clv": cur, "total_clv": cur, "cac": cur})
+        out.table("clv_by_region", _plain(groups.by_region).assign(basis=value.basis),
+                  description=f"Predicted CLV per region ({value.basis})",
+                  units={"mean_clv": cur, "total_clv": cur, "cac": cur, "basis": "the CLV's horizon"})
     out.metrics("clv", headline_metrics(data, fits, holdout, spend, independence, value, intervals, drivers, recovery),
                 description="Headline CLV figures",
                 units={"mean_clv": cur, "total_clv": cur, "total_clv_estimate / lower / upper": cur,
