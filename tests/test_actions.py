@@ -233,3 +233,13 @@ def test_export_and_privacy_key(tmp_path, cfg):
     k = pd.read_csv(key)
     assert key.parent.name == "restricted" and (key.stat().st_mode & 0o077) == 0
     assert (k["pseudonym"] == pseudonym(k["customer_id"].astype(str))).all() and set(k["customer_id"]) == set(b.index)
+
+
+def test_relative_config_path_is_found_from_the_notebooks_folder(monkeypatch, cfg):
+    # nbval and JupyterLab run a notebook with notebooks/ as the working folder; the project-relative
+    # default must still be found there, and a missing file must stop naming it
+    from toolkit.actions.config import DEFAULT_PATH
+    monkeypatch.chdir(DEFAULT_PATH.parents[1] / "notebooks")
+    assert act.load_plan_config("config/action_plan.yaml") == cfg
+    with pytest.raises(act.PlanConfigError, match="no_such_plan.yaml"):
+        act.load_plan_config("config/no_such_plan.yaml")

@@ -189,6 +189,8 @@ def load_plan_config(path: str | Path | Mapping | None = None) -> PlanConfig:
     if isinstance(path, Mapping):
         return check_config(path, "plan config")
     p = Path(path) if path is not None else DEFAULT_PATH
+    if not p.exists() and not p.is_absolute() and (DEFAULT_PATH.parents[1] / p).exists():
+        p = DEFAULT_PATH.parents[1] / p  # relative to the project root
     if not p.exists():
         raise PlanConfigError("(file)", f"not found: {p}", file=str(path))
     try:

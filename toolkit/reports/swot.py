@@ -123,7 +123,7 @@ CAC_TABLE = "Cost per new customer by region and channel"
 
 
 def behind_the_advice(sec: Section, rep: ReportContext, res: SwotResult, inputs: SwotInputs,
-                      plan_config: str = "config/action_plan.yaml") -> pd.DataFrame:
+                      plan_config: str | None = None) -> pd.DataFrame:
     """The tables the call-back and budget advice rest on, and the items with their actions pointing to
     them: for a region whose NPS is a weakness, its detractors (the action plan's definition, from
     ``plan_config``); for a region whose CAC is a weakness, the cost per new customer by channel over
@@ -159,7 +159,7 @@ def behind_the_advice(sec: Section, rep: ReportContext, res: SwotResult, inputs:
     return items
 
 
-def _detractors_by_region(ds: Any, regions: list[str], plan_config: str) -> pd.DataFrame | None:
+def _detractors_by_region(ds: Any, regions: list[str], plan_config: str | None) -> pd.DataFrame | None:
     """Per region: customers whose latest NPS answer makes them detractors under the action plan's rule."""
     from toolkit.actions import detractors, load_plan_config
 
