@@ -16,6 +16,7 @@ from toolkit.data.demo import write_demo
 from toolkit.runner.config import load_config
 from toolkit.runner.errors import RunnerError
 from toolkit.runner.pack import run_pack
+from toolkit.runner.rundir import latest_name
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -31,6 +32,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--dataset", metavar="SPEC", help="dataset spec to use instead of the config's")
     run.add_argument("--only", nargs="+", metavar="NAME",
                      help="run only these reports (plus the reports they need)")
+    run.add_argument("--region", metavar="NAME",
+                     help="one region's pack: reports about customers show that region's customers, the KPI "
+                          "scorecard, SWOT and summary compare it with the rest of the company")
     run.add_argument("--jobs", type=int, metavar="N", help="reports run at once (default: the config's)")
     run.add_argument("--output-dir", metavar="DIR", help="where run folders go (default: the config's)")
     run.add_argument("--run-id", metavar="ID", help="name of the run folder (default: UTC timestamp)")
@@ -55,14 +59,16 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.jobs is not None and args.jobs < 1:
         raise RunnerError(f"--jobs must be at least 1, got {args.jobs}")
     config = load_config(args.config, dataset=args.dataset, output_dir=args.output_dir, jobs=args.jobs,
-                         engine=args.engine, duckdb_threads=args.duckdb_threads, duckdb_memory=args.duckdb_memory)
+                         engine=args.engine, duckdb_threads=args.duckdb_threads, duckdb_memory=args.duckdb_memory,
+                         region=args.region)
     outcome = run_pack(config, only=args.only, run_id=args.run_id, echo=lambda s: print(s, flush=True))
     failed = [r["name"] for r in outcome.manifest["reports"] if r["status"] != "ok"]
+    latest = config.output_dir / latest_name(outcome.manifest.get("region"))
     if failed:
         print(f"{len(failed)} report(s) failed: {', '.join(failed)}; "
-              f"{config.output_dir / 'latest'} not updated", flush=True)
+              f"{latest} not updated", flush=True)
     else:
-        print(f"all {len(outcome.manifest['reports'])} report(s) ok; {config.output_dir / 'latest'} -> "
+        print(f"all {len(outcome.manifest['reports'])} report(s) ok; {latest} -> "
               f"{outcome.run_id}", flush=True)
     print(f"Report index: {outcome.index}", flush=True)
     return outcome.exit_code

@@ -16,7 +16,7 @@ executive summary use.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -53,6 +53,18 @@ class KPIResult:
         sel = sc.loc[(sc["period"] == (period or self.window)) & (sc["comparison"] == comparison)
                      & sc["significant"].fillna(False).astype(bool)]
         return sel.reset_index(drop=True)
+
+    def for_region(self, region: str) -> "KPIResult":
+        """The rows of one region and of the company (a regional pack's view); the tests stay those
+        computed against the rest of the whole company."""
+        keep = {str(region), COMPANY}
+
+        def rows(frame: pd.DataFrame) -> pd.DataFrame:
+            if "region" not in frame.columns:
+                return frame
+            return frame.loc[frame["region"].astype(str).isin(keep)].reset_index(drop=True)
+
+        return replace(self, table=rows(self.table), scorecard=rows(self.scorecard), stats=rows(self.stats))
 
     def window_table(self) -> pd.DataFrame:
         """One row per region (and the company) for the trailing window."""

@@ -28,6 +28,7 @@ from toolkit import contract
 from toolkit.data.spec import load_spec
 from toolkit.kpi import METRICS
 from toolkit.kpi.prose import fmt
+from toolkit.kpi.scorecard import COMPANY
 from toolkit.reports.context import ReportContext
 from toolkit.reports.format import esc, shows_money
 from toolkit.reports.section import Section, Table
@@ -205,9 +206,13 @@ def regions_at_a_glance(rep: ReportContext, dataset: str) -> Section[RegionView]
         return sec.say("The KPI scorecard is not available in this run, so there is no regional comparison "
                        "({r}).", r=reason)
     window = kpi["window"]
+    flags = list(kpi.get("flags") or [])
+    if rep.region is not None:   # a regional pack: the region beside the company, its own differences
+        sc = sc.loc[sc["region"].astype(str).isin([rep.region, COMPANY])]
+        flags = [f for f in flags if str(f.get("region")) == rep.region]
     table = sm.region_scorecard(sc, window, currency)
     marks = sm.scorecard_marks(sc, window)
-    sec.value = RegionView(table, marks, list(kpi.get("flags") or []))
+    sec.value = RegionView(table, marks, flags)
     try:
         clv = contract.read(rep.out, "clv_by_region")
     except contract.ResultUnavailable as missing:

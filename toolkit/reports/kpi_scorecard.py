@@ -94,7 +94,9 @@ def scorecard(rep: ReportContext, period: str = "Q", alpha: float = 0.05, correc
     scorecard's notes, and say so when the dataset supports no KPI."""
     res = build_scorecard(rep.ds, period=period, alpha=alpha, correction=correction, window_months=window_months,
                           n_boot=n_boot, family=family)
-    _publish(rep, res)
+    _publish(rep, res)   # the whole company's: the SWOT reads every region's tests
+    if rep.region is not None:
+        res = res.for_region(rep.region)   # a regional pack shows its region beside the company
     sec: Section[KPIResult] = Section(value=res)
     defs = pd.DataFrame([(_label(n), d) for n, d in DEFINITIONS], columns=["metric", "definition"])
     tests = pd.DataFrame([(m.label, m.name, _unit(m.name, rep.currency), m.test or "descriptive (no test)")

@@ -96,6 +96,8 @@ def evidence(rep: ReportContext, inputs: SwotInputs, analyst: str | None = "conf
                      alpha=alpha, correction=correction, segment=inputs.segment,
                      clv_by_region=inputs.upstream.get("clv_by_region"),
                      hazard_ratios=inputs.upstream.get("cox_hazard_ratios"))
+    if rep.region is not None:   # derived against the rest of the whole company, shown for one region
+        res = res.for_region(rep.region)
     sec: Section[SwotResult] = Section(value=res)
     for note in res.notes:
         sec.say("- {n}", n=note)
@@ -105,7 +107,8 @@ def evidence(rep: ReportContext, inputs: SwotInputs, analyst: str | None = "conf
         clv = inputs.upstream.get("clv_by_region")
         sec.text(two_values_sentence(str(clv["basis"].iloc[0]) if clv is not None and "basis" in clv else None))
     if ds.has("market"):
-        sec.table(ds.market.set_index(["region", "competitor"]), "Competitors per region", units=MARKET_UNITS,
+        market = ds.market if rep.region is None else ds.market.loc[ds.market["region"].astype(str) == rep.region]
+        sec.table(market.set_index(["region", "competitor"]), "Competitors per region", units=MARKET_UNITS,
                   precision=3)
     res.items = behind_the_advice(sec, rep, res, inputs)
     reasons = ev.loc[(ev["source"] == "churn_reasons") & (ev["subject"] != "price+competitor")]

@@ -18,10 +18,11 @@ from toolkit.runner.errors import RunnerError
 
 #: Run settings (top-level keys of a pack config): passed to every notebook as its ``settings``.
 SETTING_KEYS = ("engine", "duckdb_threads", "duckdb_memory")
-TOP_KEYS = {"title", "dataset", "output_dir", "jobs", "privacy", "reports", *SETTING_KEYS}
+TOP_KEYS = {"title", "dataset", "output_dir", "jobs", "privacy", "region", "reports", *SETTING_KEYS}
 REPORT_KEYS = {"name", "title", "notebook", "needs", "parameters"}
 #: Parameters the runner passes to every notebook; a config may not set them per report.
-RUNNER_PARAMETERS = ("dataset", "run_dir", "privacy", "settings")
+#: ``region`` is passed only when the run is for one region (``--region`` or the config's ``region``).
+RUNNER_PARAMETERS = ("dataset", "run_dir", "privacy", "settings", "region")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
@@ -50,6 +51,8 @@ class PackConfig:
     #: the run settings every notebook gets as ``settings``: engine (None: each dataset spec's, else
     #: duckdb), DuckDB's threads and memory cap (None: toolkit.engine.DUCKDB_DEFAULTS)
     settings: EngineSettings = field(default_factory=EngineSettings)
+    #: one region's pack (every notebook gets it as ``region``), or None for the whole company
+    region: str | None = None
 
     @property
     def engine(self) -> str | None:
@@ -150,7 +153,7 @@ def find_cycle(graph: dict[str, tuple[str, ...]]) -> list[str] | None:
 def load_config(path: str | os.PathLike, dataset: str | None = None,
                 output_dir: str | os.PathLike | None = None, jobs: int | None = None,
                 engine: str | None = None, duckdb_threads: int | None = None,
-                duckdb_memory: str | None = None) -> PackConfig:
+                duckdb_memory: str | None = None, region: str | None = None) -> PackConfig:
     """Read and validate a pack config; the arguments other than ``path`` override the file's values."""
     path = Path(path)
     if not path.is_file():
@@ -187,6 +190,10 @@ def load_config(path: str | os.PathLike, dataset: str | None = None,
     if not isinstance(privacy, bool):
         errors.append(f"'privacy' must be true or false, got {privacy!r}")
         privacy = True
+    focus = region if region is not None else raw.get("region")
+    if focus is not None and (not isinstance(focus, str) or not focus.strip()):
+        errors.append(f"'region' must be the name of a region, got {focus!r}")
+        focus = None
     raw_reports = raw.get("reports")
     reports: list[ReportSpec] = []
     if not isinstance(raw_reports, list) or not raw_reports:
@@ -199,7 +206,7 @@ def load_config(path: str | os.PathLike, dataset: str | None = None,
         _check_graph(reports, errors)
     if errors:
         raise RunnerError(f"{path}: " + "\n  ".join(errors))
-    return PackConfig(path, title, spec, Path(out), n_jobs, privacy, reports, settings)
+    return PackConfig(path, title, spec, Path(out), n_jobs, privacy, reports, settings, focus)
 
 
 def _settings(given: dict[str, Any], raw: dict[str, Any], errors: list[str]) -> EngineSettings:

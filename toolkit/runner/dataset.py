@@ -28,6 +28,15 @@ def spec_title(spec: str) -> str | None:
     return None if title is None else str(title)
 
 
+def check_region(spec: str, region: str) -> str:
+    """The region as the data spell it (``toolkit.data.focus.match_region`` on the customers table),
+    so that a misspelt ``--region`` stops before any report runs, naming the regions there are."""
+    from toolkit.data import load_dataset
+    from toolkit.data.focus import match_region
+
+    return match_region(load_dataset(spec, tables=["customers"]), region)
+
+
 def sha256_file(path: Path) -> str:
     """Hex sha256 of a file's bytes, read in chunks."""
     with open(path, "rb") as fh:

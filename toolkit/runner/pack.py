@@ -5,7 +5,7 @@ import os
 import shutil
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
@@ -19,7 +19,8 @@ from toolkit.runner.execute import Job, run_jobs
 from toolkit.runner.index import write_index
 from toolkit.runner.manifest import environment, toolkit_version, write_json
 from toolkit.runner.params import check_parameters
-from toolkit.runner.rundir import check_run_id, create_tmp, finalize, new_run_id, point_latest, remove_stale
+from toolkit.runner.rundir import (check_run_id, create_tmp, finalize, latest_name, new_run_id, point_latest,
+                                   region_slug, remove_stale)
 
 
 @dataclass
@@ -41,9 +42,10 @@ def _now() -> datetime:
 def report_parameters(config: PackConfig, report: ReportSpec, run_dir: str) -> dict[str, Any]:
     """The papermill parameters a report gets: dataset, run_dir, privacy, the run's ``settings``
     (engine, duckdb_threads, duckdb_memory; a notebook that does not declare ``settings`` is refused
-    before anything runs), then its own."""
+    before anything runs), ``region`` for one region's pack, then its own."""
+    region = {} if config.region is None else {"region": config.region}
     return {"dataset": config.dataset, "run_dir": run_dir, "privacy": config.privacy,
-            "settings": config.settings.as_dict(), **report.parameters}
+            "settings": config.settings.as_dict(), **region, **report.parameters}
 
 
 def check_pack(config: PackConfig, reports: list[ReportSpec]) -> None:
@@ -60,7 +62,7 @@ def resolved_config(config: PackConfig, reports: list[ReportSpec], params: dict[
     return {
         "title": config.title, "dataset": config.dataset, "output_dir": str(config.output_dir),
         "jobs": config.jobs, "privacy": config.privacy, "settings": config.settings.as_dict(),
-        "run_id": run_id, "config_file": str(config.path),
+        "region": config.region, "run_id": run_id, "config_file": str(config.path),
         "only": list(only) if only else None,
         "reports": [{"name": r.name, "title": r.title, "notebook": str(r.notebook), "needs": list(r.needs),
                      "parameters": params[r.name]} for r in reports],
@@ -83,9 +85,14 @@ def run_pack(config: PackConfig, only: list[str] | None = None, run_id: str | No
     echo(f"preparing dataset {spec}")
     inputs = ds.describe_inputs(ds.prepare_dataset(spec))
     title = ds.spec_title(spec)
+    if config.region is not None:   # one region's pack: its own run folders and its own latest link
+        config = replace(config, region=ds.check_region(spec, config.region))
+        config = replace(config, title=f"{config.title}: region {config.region}")
+        echo(f"region: {config.region}")
 
     started = _now()
-    run_id, tmp = create_tmp(config.output_dir, run_id or new_run_id(started))
+    default_id = new_run_id(started) + ("" if config.region is None else f"-{region_slug(config.region)}")
+    run_id, tmp = create_tmp(config.output_dir, run_id or default_id)
     if config.engine:   # every notebook gets it in its ``settings`` parameter
         echo(f"engine: {config.engine}")
     try:
@@ -156,7 +163,7 @@ def _run_in(tmp: Path, config: PackConfig, reports: list[ReportSpec], only: list
         "started": started.isoformat(timespec="seconds"), "finished": finished.isoformat(timespec="seconds"),
         "duration_seconds": round((finished - started).total_seconds(), 1),
         "config_file": str(config.path), "command": [sys.executable, *sys.argv],
-        "dataset": {"spec": config.dataset, "title": title},
+        "dataset": {"spec": config.dataset, "title": title}, "region": config.region,
         "inputs": inputs, "jobs": config.jobs, "privacy": config.privacy, "only": list(only) if only else None,
         "environment": environment(), "engine": config.engine or "dataset spec (default duckdb)",
         "settings": config.settings.as_dict(), "reports": entries,
@@ -171,6 +178,6 @@ def _run_in(tmp: Path, config: PackConfig, reports: list[ReportSpec], only: list
         write_index(final, manifest)
     latest = False
     if ok:
-        point_latest(config.output_dir, run_id)
+        point_latest(config.output_dir, run_id, latest_name(config.region))
         latest = True
     return RunOutcome(0 if ok else 1, run_id, final, (final / "index.html").resolve(), manifest, latest)

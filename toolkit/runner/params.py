@@ -115,7 +115,8 @@ def check_parameters(notebook: str | os.PathLike, given: dict[str, Any], report:
     if unknown:
         hint = [k for k in unknown if k in RUNNER_PARAMETERS]
         problems.append(f"unknown parameter(s) {', '.join(unknown)}" + (
-            f" (the runner passes {', '.join(RUNNER_PARAMETERS)} to every notebook: declare them in its "
+            f" (the runner passes {', '.join(k for k in RUNNER_PARAMETERS if k in given)} to every notebook: "
+            "declare them in its "
             "parameters cell)" if hint else ""))
     for name, value in given.items():
         p = declared.get(name)

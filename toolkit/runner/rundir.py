@@ -2,16 +2,19 @@
 
 An interrupted or crashed run therefore never touches earlier runs. The building process records
 its pid (and start time) in the tmp folder so a later run can remove only folders whose builder
-is gone. ``<output_dir>/latest`` is a relative symlink replaced atomically.
+is gone. ``<output_dir>/latest`` (``latest-<region>`` for one region's pack) is a relative symlink
+replaced atomically.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
 import shutil
 import socket
 import time
+import unicodedata
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -133,9 +136,23 @@ def finalize(tmp: Path, output_dir: Path, run_id: str) -> tuple[str, Path]:
         n += 1
 
 
-def point_latest(output_dir: Path, run_id: str) -> Path:
-    """Atomically make ``<output_dir>/latest`` a relative symlink to ``run_id``."""
-    link = output_dir / LATEST
+def region_slug(region: str) -> str:
+    """A region's name as part of a folder name: ASCII letters, digits, '_', '-' and '.' (accents
+    dropped); a name with none of them (e.g. written in Chinese) becomes a short hash."""
+    ascii_ = unicodedata.normalize("NFKD", region).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", ascii_).strip("_.-")
+    return slug if slug and slug[0].isalnum() else "r" + hashlib.sha1(region.encode()).hexdigest()[:8]
+
+
+def latest_name(region: str | None = None) -> str:
+    """``latest`` for the company's pack, ``latest-<region>`` for one region's (a region's run never
+    moves the company's link)."""
+    return LATEST if region is None else f"{LATEST}-{region_slug(region)}"
+
+
+def point_latest(output_dir: Path, run_id: str, name: str = LATEST) -> Path:
+    """Atomically make ``<output_dir>/<name>`` (default ``latest``) a relative symlink to ``run_id``."""
+    link = output_dir / name
     tmp_link = output_dir / f".latest.{os.getpid()}.tmplink"
     tmp_link.unlink(missing_ok=True)
     os.symlink(run_id, tmp_link, target_is_directory=True)

@@ -1,7 +1,7 @@
 """Assemble the evidence of one dataset and run the SWOT rules and analyst items over it."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pandas as pd
@@ -23,6 +23,17 @@ class SwotResult:
     evidence: pd.DataFrame
     regions: list[str]
     notes: list[str] = field(default_factory=list)
+
+    def for_region(self, region: str) -> "SwotResult":
+        """The items and evidence of one region (a regional pack's view); each was derived against
+        the rest of the whole company."""
+        def rows(frame: pd.DataFrame) -> pd.DataFrame:
+            if "region" not in frame.columns:
+                return frame
+            return frame.loc[frame["region"].astype(str) == str(region)].reset_index(drop=True)
+
+        return replace(self, items=rows(self.items), evidence=rows(self.evidence),
+                       regions=[r for r in self.regions if str(r) == str(region)])
 
     def counts(self) -> pd.DataFrame:
         """Items per region and quadrant."""
