@@ -167,9 +167,9 @@ def _block(stats: pd.DataFrame, labels: tuple[str, ...], alpha: float, correctio
         rest[c] = merged[f"{c}_company"].to_numpy() - merged[c].to_numpy()
     vs_rest = _long(stats, rest, "rest", "rest of company", alpha, n_boot, seed)
     prev = _previous(stats, labels)
-    vs_prev = _long(stats, prev, "previous", prev["period"].fillna(""), alpha, n_boot, seed + 10)
+    vs_prev = _long(stats, prev, "previous", prev["period"].astype(object).fillna(""), alpha, n_boot, seed + 10)
     cprev = _previous(company, labels)
-    comp = _long(company, cprev, "previous", cprev["period"].fillna(""), alpha, n_boot, seed + 20)
+    comp = _long(company, cprev, "previous", cprev["period"].astype(object).fillna(""), alpha, n_boot, seed + 20)
     out = pd.concat([vs_rest, vs_prev, comp], ignore_index=True)
     return _adjust(out, correction, alpha, family)
 

@@ -39,7 +39,7 @@ def _finish(frame: pd.DataFrame) -> pd.DataFrame:
                                                 frame["difference"] / frame["reference"].abs(), np.nan)
     frame["direction"] = np.where(frame["difference"] > 0, "higher",
                                   np.where(frame["difference"] < 0, "lower", ""))
-    frame["significant"] = frame["significant"].fillna(False).astype(bool)
+    frame["significant"] = frame["significant"].astype(object).fillna(False).astype(bool)
     return frame[COLUMNS]
 
 
