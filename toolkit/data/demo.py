@@ -57,6 +57,10 @@ dataset spec needs is given in brackets.
     region [region], competitor [competitor], market_share [market_share; 0-1], price_index
     [price_index; competitor price / ours], growth [growth; yearly].
 
+``partners.csv`` and ``suppliers.csv`` — the wider network, one row per partner or supplier and
+quarter, from their own random stream (:mod:`toolkit.data.demo_network`, where the columns are
+listed); their truth is ground truth ``network``.
+
 ``ground_truth.json`` — every true parameter (see :func:`write_demo`); ``truth_customers.csv`` —
 per-customer latent truth: customer_id, segment (``potential`` for never-buyers), lam (BG/NBD
 purchase rate per week), p_dropout, mean_spend (Gamma-Gamma p/nu, expected value per order),
@@ -79,6 +83,7 @@ import numpy as np
 import pandas as pd
 
 from . import demo_activity as da
+from . import demo_network as dn
 from . import demo_params as dp
 from . import demo_purchases as dpu
 from .demo_purchases import NONE
@@ -92,6 +97,8 @@ FILES = (
     "surveys.csv",
     "interactions.csv",
     "market.csv",
+    "partners.csv",
+    "suppliers.csv",
     "truth_customers.csv",
     "ground_truth.json",
 )
@@ -533,11 +540,12 @@ def write_demo(
         "growth": _fmt([m[4] for m in mkt], 3),
     })
     truth_df = _truth_df(c, ch, tr, ids, start_d)
+    partners_df, suppliers_df, network = dn.make_network(seed, n_customers, start, end)
 
     frames = {
         "transactions.csv": tx, "customers.csv": cust_df, "marketing_spend.csv": mk_df,
         "surveys.csv": sv_df, "interactions.csv": ia_df, "market.csv": mkt_df,
-        "truth_customers.csv": truth_df,
+        "partners.csv": partners_df, "suppliers.csv": suppliers_df, "truth_customers.csv": truth_df,
     }
     files = {}
     for name, df in frames.items():
@@ -548,6 +556,7 @@ def write_demo(
     gt = _ground_truth(seed=seed, n=n_customers, start=start, end=end, end_day=end_day,
                        window_days=window_days, P=P, c=c, ch=ch, tr=tr, orders=orders, inj=inj, sv=sv,
                        ia=ia, mk=mk, files=files)
+    gt["network"] = network
     gt = json.loads(json.dumps(gt, default=_json_default))
     text = json.dumps(gt, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
     (out / "ground_truth.json").write_text(text, encoding="utf-8")

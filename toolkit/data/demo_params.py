@@ -211,3 +211,55 @@ def build_params(regional_differences: bool) -> Params:
         s = np.array(shares[reg], dtype=float)
         shares[reg] = tuple(float(x) for x in s / s.sum())
     return Params(regional_differences, shares, loghr, reasons, cac, means, market)
+
+
+# ---------------------------------------------------------------------------------------------
+# The wider customer network (toolkit.data.demo_network): partners and suppliers, one row per
+# quarter from the start date's quarter to the end date's. Independent of the customers and of
+# regional_differences (the network is the same in both modes); sales through partners are
+# indirect sales to end customers who are not in customers.csv.
+# ---------------------------------------------------------------------------------------------
+# Partners: (id, name, type, region, quarterly target at 20,000 customers in EUR, attainment at the
+# first quarter, attainment at the last quarter). Attainment moves linearly between the two; the
+# target grows by PARTNER_TARGET_GROWTH per quarter and scales with n_customers / 20,000.
+PARTNERS = (
+    ("PT01", "Nordic Office Supply", "reseller", "North", 180_000.0, 1.12, 1.12),
+    ("PT02", "Polar Systems", "distributor", "North", 240_000.0, 1.08, 1.08),
+    ("PT03", "Fjell Retail", "reseller", "North", 90_000.0, 1.15, 1.15),
+    ("PT04", "Sunvale Trading", "distributor", "South", 210_000.0, 1.07, 1.07),
+    ("PT05", "Meridian Partners", "reseller", "South", 120_000.0, 1.10, 1.10),
+    ("PT06", "Costa Verde IT", "agent", "South", 60_000.0, 1.18, 1.18),
+    ("PT07", "Eastgate Distribution", "distributor", "East", 230_000.0, 0.78, 0.78),   # below target
+    ("PT08", "Orient Office", "reseller", "East", 110_000.0, 1.06, 1.06),
+    ("PT09", "Dawn Solutions", "agent", "East", 70_000.0, 1.09, 1.09),
+    ("PT10", "Westmark Supplies", "distributor", "West", 200_000.0, 1.11, 1.11),
+    ("PT11", "Pacific Rim Traders", "reseller", "West", 130_000.0, 0.86, 0.86),      # below target
+    ("PT12", "Sundown Services", "agent", "West", 50_000.0, 1.13, 1.13),
+    ("PT13", "Midland Channel", "distributor", "Central", 220_000.0, 1.07, 1.07),
+    ("PT14", "Heartland Resellers", "reseller", "Central", 100_000.0, 1.10, 1.10),
+    ("PT15", "Core Office Partners", "agent", "Central", 80_000.0, 1.14, 1.14),
+    ("PT16", "Harbour Distribution", "distributor", "Coastal", 160_000.0, 1.10, 0.70),  # sliding below
+    ("PT17", "Seaside Office", "reseller", "Coastal", 90_000.0, 1.12, 1.12),
+    ("PT18", "Tidewater Agents", "agent", "Coastal", 40_000.0, 1.16, 1.16),
+)
+PARTNER_TARGET_GROWTH = 0.02   # per quarter
+PARTNER_SALES_NOISE_SD = 0.05  # sales = target x attainment x exp(N(0, sd^2) - sd^2 / 2): mean = target x attainment
+PARTNER_DUPLICATE_ROWS = 1     # injected exact duplicate rows of partners.csv (the loader drops them, counted)
+
+# Suppliers (company-wide, no region): (id, name, what they supply, on-time share, defect rate,
+# price index with 100 = market). Each quarter: on-time = Binomial(deliveries, p) / deliveries,
+# defect rate = Binomial(units inspected, d) / units inspected, price index = mean + N(0, sd^2).
+SUPPLIERS = (
+    ("SU01", "Acme Components", "Equipment", 0.975, 0.008, 98.0),
+    ("SU02", "Brightline Packaging", "Consumables", 0.985, 0.006, 101.0),
+    ("SU03", "Cobalt Software Licensing", "Software", 0.990, 0.004, 104.0),
+    ("SU04", "Delta Freight Parts", "Equipment", 0.880, 0.010, 95.0),        # late deliveries
+    ("SU05", "Evergreen Consumables", "Consumables", 0.972, 0.035, 92.0),    # defects
+    ("SU06", "Fulcrum Accessories", "Accessories", 0.980, 0.009, 118.0),     # expensive
+    ("SU07", "Granite Service Tools", "Services", 0.910, 0.028, 100.0),      # late and defects
+    ("SU08", "Helix Electronics", "Equipment", 0.978, 0.012, 103.0),
+)
+SUPPLIER_DELIVERIES_PER_QUARTER = 200
+SUPPLIER_UNITS_INSPECTED_PER_QUARTER = 2000
+SUPPLIER_PRICE_NOISE_SD = 1.5
+SUPPLIER_PERCENT_ROWS = 1   # injected rows whose on-time share is written as a percentage (97.5 for 0.975)

@@ -27,7 +27,10 @@ from toolkit.data.staging import TransactionLog, load_log, read_log
 from toolkit.data.validate import TableValidator, apply_filters, mapped_raw
 
 # Load order: customers may derive from transactions; cross-table checks run last.
-ORDER = ("transactions", "customers", "marketing_spend", "surveys", "interactions", "market")
+ORDER = ("transactions", "customers", "marketing_spend", "surveys", "interactions", "market",
+         "partners", "suppliers")
+# The optional network tables: an exact duplicate row would count a partner's sales twice.
+NETWORK_TABLES = ("partners", "suppliers")
 DATE_OF_EVENT = {"transactions": "date", "surveys": "response_date", "interactions": "date"}
 
 
@@ -52,6 +55,8 @@ class Dataset:
     surveys: pd.DataFrame | None = None
     interactions: pd.DataFrame | None = None
     market: pd.DataFrame | None = None
+    partners: pd.DataFrame | None = None   # optional: sales through partners against targets
+    suppliers: pd.DataFrame | None = None  # optional: on-time delivery, defects and prices of suppliers
     meta: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -306,6 +311,9 @@ def load_dataset(spec: str | os.PathLike | dict | DatasetSpec, tables: list[str]
             if as_of is not None:
                 df = tl.drop(df, df["date"] > as_of + pd.Timedelta(days=1), "future_dates", "date",
                              "after the as-of date", guarded=False, action=tl.rules["future_dates"])
+            df = tl.drop(df, _duplicates(df, [c for c in df.columns if c != LINE]), "duplicates", "",
+                         "exact duplicate of an earlier row", guarded=False, action=tl.rules["duplicates"])
+        elif tname in NETWORK_TABLES:
             df = tl.drop(df, _duplicates(df, [c for c in df.columns if c != LINE]), "duplicates", "",
                          "exact duplicate of an earlier row", guarded=False, action=tl.rules["duplicates"])
         loaded[tname] = df

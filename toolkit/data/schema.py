@@ -1,4 +1,4 @@
-"""The customer data model: six tables, their columns, types and allowed values.
+"""The customer data model: eight tables, their columns, types and allowed values.
 
 Every dataset is mapped onto these tables by a dataset spec (see :mod:`toolkit.data.spec`).
 A dataset may lack any table; a notebook states which ones it needs with
@@ -142,8 +142,40 @@ MARKET = Table(
     ),
 )
 
+PARTNERS = Table(
+    "partners",
+    (
+        Column("partner_id", "id", doc="partner identifier (reseller, distributor, agent)"),
+        Column("partner_name", "str", required=False, doc="partner name; the id is shown when absent"),
+        Column("partner_type", "category", required=False, doc="kind of partner, e.g. reseller or distributor"),
+        Column("region", "category", doc="sales region the partner sells in"),
+        Column("period", "date", required=False, doc="first day of the period (month, quarter or year)"),
+        Column("sales", "float", lower=0, doc="sales through the partner in the period, in the dataset's currency"),
+        Column("target", "float", lower=0, doc="the partner's sales target for the period, in the dataset's currency"),
+    ),
+    key=("partner_id", "period"),
+    doc="Optional. Sales through each partner against its target, one row per partner (and period).",
+)
+
+SUPPLIERS = Table(
+    "suppliers",
+    (
+        Column("supplier_id", "id", doc="supplier identifier"),
+        Column("supplier_name", "str", required=False, doc="supplier name; the id is shown when absent"),
+        Column("category", "category", required=False, doc="what the supplier supplies (e.g. a product category)"),
+        Column("region", "category", required=False, doc="region the supplier serves; absent: company-wide"),
+        Column("period", "date", required=False, doc="first day of the period (month, quarter or year)"),
+        Column("on_time_share", "float", lower=0, upper=1, doc="share of deliveries on time, 0-1"),
+        Column("defect_rate", "float", lower=0, upper=1, doc="share of delivered units defective, 0-1"),
+        Column("price_index", "float", required=False, lower=0,
+               doc="the supplier's price relative to the market (100 = market price)"),
+    ),
+    key=("supplier_id", "period"),
+    doc="Optional. Delivery, quality and price of each supplier, one row per supplier (and period).",
+)
+
 TABLES: dict[str, Table] = {
-    t.name: t for t in (TRANSACTIONS, CUSTOMERS, MARKETING_SPEND, SURVEYS, INTERACTIONS, MARKET)
+    t.name: t for t in (TRANSACTIONS, CUSTOMERS, MARKETING_SPEND, SURVEYS, INTERACTIONS, MARKET, PARTNERS, SUPPLIERS)
 }
 
 

@@ -1,10 +1,11 @@
 """The touchpoint report (notebooks/07_touchpoints.ipynb): which channels reach which customers, what
 contacts lead to, how complaints are handled, what contacts cost, whether the tier policy's cadence
-is kept, and the contact sequences before a first purchase and before churn.
+is kept, the contact sequences before a first purchase and before churn, and the wider network of
+partners and suppliers.
 
 One function per section, in the report's order: :func:`contact_log`, :func:`contacts_by_channel`,
-:func:`conversion`, :func:`complaints`, :func:`complaint_churn`, :func:`contact_costs`, :func:`cadence`
-and :func:`sequences`.
+:func:`conversion`, :func:`complaints`, :func:`complaint_churn`, :func:`contact_costs`, :func:`cadence`,
+:func:`sequences` and :func:`partners_and_suppliers` (which needs no contact log).
 Each takes the report's context ``rep`` (:func:`toolkit.reports.open_report`), its parameters and
 earlier sections' values, publishes the tables it is the source of and returns the section. The
 analyses live in :mod:`toolkit.touchpoints`; every section says what the data cannot show and why.
@@ -17,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+import toolkit.network as net
 import toolkit.touchpoints as tp
 from toolkit.data.errors import DataError
 from toolkit.plotting import PALETTE, new_figure
@@ -680,5 +682,170 @@ def sequences(rep: ReportContext, b: TouchpointBasis) -> Section[dict[str, pd.Da
     return sec
 
 
-__all__ = ["ComplaintResult", "cadence", "complaint_churn", "complaints", "contact_costs", "contact_log",
-           "contacts_by_channel", "conversion", "sequences"]
+# ------------------------------------------------------------------------------- partners and suppliers
+@dataclass
+class NetworkResult:
+    """The partner and supplier scorecards (None for a table the dataset does not have)."""
+
+    partners: pd.DataFrame | None
+    regions: pd.DataFrame | None
+    suppliers: pd.DataFrame | None
+    thresholds: net.SupplierThresholds
+
+
+FIGURE_PARTNERS = 30   # partners drawn in the attainment figure at most (the lowest attainment first)
+
+
+def _attainment_figure(card: pd.DataFrame, on_target: float):
+    t = card.sort_values("attainment", na_position="first").head(FIGURE_PARTNERS)
+    title = "Partner sales against target" + (f" (the {len(t)} lowest of {len(card)})" if len(card) > len(t) else "")
+    fig, ax = new_figure(title, "Attainment of target (%)", "Partner", figsize=(9, max(3.0, 1.2 + 0.3 * len(t))))
+    labels = [f"{p} ({r})" for p, r in zip(t["partner"], t["region"])]
+    below = t["below_target"].to_numpy(dtype=bool)
+    y = np.arange(len(t))
+    for mask, colour, name in ((below, PALETTE[3], "below target"), (~below, PALETTE[0], "on target")):
+        if mask.any():
+            ax.barh(y[mask], 100 * t["attainment"].fillna(0).to_numpy()[mask], color=colour, label=name)
+    ax.set_yticks(y, labels)
+    ax.invert_yaxis()
+    ax.axvline(100 * on_target, color=PALETTE[6], ls="--", label=f"target ({100 * on_target:.0f}%)")
+    ax.legend(fontsize=9, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    return fig
+
+
+def _supplier_figure(card: pd.DataFrame, th: net.SupplierThresholds):
+    fig, ax = new_figure("Suppliers: on-time delivery against defect rate", "Deliveries on time (%)",
+                         "Defect rate (%)")
+    ax.scatter(100 * card["on_time_share"], 100 * card["defect_rate"], color=PALETTE[0])
+    for _, r in card.iterrows():
+        ax.annotate(str(r["supplier"]), (100 * r["on_time_share"], 100 * r["defect_rate"]), fontsize=8)
+    ax.axvline(100 * th.on_time_min, color=PALETTE[6], ls="--", label=f"on-time minimum ({fmt_pct(th.on_time_min, 0)})")
+    ax.axhline(100 * th.defect_max, color=PALETTE[3], ls=":", label=f"defect maximum ({fmt_pct(th.defect_max, 0)})")
+    ax.legend(fontsize=9)
+    return fig
+
+
+def _partner_part(rep: ReportContext, sec: Section, partners: pd.DataFrame, on_target: float) -> tuple:
+    cur = str(getattr(rep.ds, "currency", "") or "")   # sales and targets are money whatever the transactions
+    money = cur or "currency units"
+    card = net.partner_scorecard(partners, on_target)
+    regions = net.region_partner_scorecard(card)
+    per = net.period_name(partners["period"]) if "period" in partners.columns else "period"
+    units = {"sales / target": money, "attainment": "share of target (1 = target reached)",
+             "share_of_region_sales": "share of the region's sales through partners",
+             "latest_attainment": f"share of target in the partner's latest {per}",
+             "sales_trend": f"relative change of sales per {per}", "periods": f"{per}s"}
+    rep.out.table("network_partners", card, description="Sales through each partner against its target", units=units)
+    reg_units = {"partners": "partners", "below_target": "partners below target", "sales / target": money,
+                 "attainment": "share of target (1 = target reached)",
+                 "share_of_partner_sales": "share of all sales through partners"}
+    rep.out.table("network_partner_regions", regions, description="Sales through partners against targets by region",
+                  units=reg_units)
+    sales, target = card["sales"].sum(), card["target"].sum()
+    periods = partners["period"].dropna() if "period" in partners.columns else pd.Series(dtype="datetime64[ns]")
+    span = (f" over {_count(periods.nunique(), per)} (the first starting {periods.min().date()}, the last "
+            f"{periods.max().date()})" if periods.nunique() > 1 else
+            f" in the {per} starting {periods.min().date()}" if len(periods) else "")
+    sec.say("Sales through **{n}** were **{s}** against targets of {t}{span}: **{a}** of target.",
+            n=_count(card["partner_id"].nunique(), "partner"), s=fmt_money(sales, cur), t=fmt_money(target, cur), span=span,
+            a=fmt_pct(sales / target) if target > 0 else "–")
+    shown = regions.assign(**{"attainment (%)": 100 * regions["attainment"]}).drop(columns="attainment")
+    sec.table(shown.rename_axis("region"), "Sales through partners against target by region",
+              units={**{k: v for k, v in reg_units.items() if k != "attainment"}, "attainment (%)": "% of target"})
+    below = card.loc[card["below_target"]].sort_values("attainment")
+    if below.empty:
+        sec.say("All {n} partners reached their target ({pct} or more of it).", n=fmt_int(len(card)),
+                pct=fmt_pct(on_target, 0))
+    else:
+        items = ", ".join(f"**{esc(r.partner)}** in {esc(r.region)} ({fmt_pct(r.attainment)})" for r in below.itertuples())
+        sec.text(f"{_count(len(below), 'partner')} of {fmt_int(len(card))} {'is' if len(below) == 1 else 'are'} below "
+                 f"target: {items}.")
+    falling = card.loc[(card["sales_trend"] < 0)].sort_values("sales_trend")
+    if len(falling):
+        items = ", ".join(f"**{esc(r.partner)}** ({r.sales_trend:+.1%} per {per}; {fmt_pct(r.latest_attainment)} of "
+                          f"target in the latest {per})" for r in falling.itertuples())
+        sec.text(f"Sales are falling through {items}.")
+    elif card["sales_trend"].notna().any():
+        sec.say("Sales through every partner grew or held over the {per}s.", per=per)
+    shown = card.assign(**{"attainment (%)": 100 * card["attainment"],
+                           "latest attainment (%)": 100 * card["latest_attainment"]})
+    shown = shown.drop(columns=["attainment", "latest_attainment", "below_target"])
+    sec.table(shown, "Partner scorecard (by region, lowest attainment first)", index=False,
+              units={**{k: v for k, v in units.items() if "attainment" not in k},
+                     "attainment (%)": "% of target", "latest attainment (%)": f"% of target in the latest {per}"})
+    fig = _attainment_figure(card, on_target)
+    sec.figure(fig, fig.axes[0].get_title())
+    return card, regions
+
+
+def _supplier_part(rep: ReportContext, sec: Section, suppliers: pd.DataFrame, th: net.SupplierThresholds,
+                   figure: bool) -> pd.DataFrame:
+    card = net.supplier_scorecard(suppliers, th)
+    per = net.period_name(suppliers["period"]) if "period" in suppliers.columns else "period"
+    units = {"periods": f"{per}s", "on_time_share": "share of deliveries on time",
+             "defect_rate": "share of delivered units defective", "price_index": "index, 100 = market price"}
+    rep.out.table("network_suppliers", card, description="Supplier scorecard: on-time delivery, defects and price "
+                  "against the thresholds", units=units)
+    rule = (f"on time at least {fmt_pct(th.on_time_min, 0)}, defects at most {fmt_pct(th.defect_max, 0)}, "
+            f"price index at most {th.price_index_max:g}")
+    out = card.loc[card["outside_thresholds"]]
+    if out.empty:
+        sec.say("All {n} suppliers are within the thresholds ({rule}).", n=fmt_int(len(card)), rule=rule)
+    else:
+        def why(r) -> str:
+            parts = []
+            if r.late:
+                parts.append(f"on time {fmt_pct(r.on_time_share)}")
+            if r.defective:
+                parts.append(f"defects {fmt_pct(r.defect_rate)}")
+            if r.expensive:
+                parts.append(f"price index {r.price_index:.1f}")
+            return "; ".join(parts)
+        items = ", ".join(f"**{esc(r.supplier)}** ({why(r)})" for r in out.itertuples())
+        sec.text(f"{_count(len(out), 'supplier')} of {fmt_int(len(card))} {'is' if len(out) == 1 else 'are'} outside "
+                 f"the thresholds ({esc(rule)}): {items}.")
+    flags = {"late": "late deliveries", "defective": "defects", "expensive": "price"}
+    shown = card.assign(outside_thresholds=[", ".join(v for k, v in flags.items() if r[k]) or "–"
+                                            for _, r in card.iterrows()]).drop(columns=list(flags))
+    sec.table(shown, "Supplier scorecard (outside the thresholds first)", units=units, index=False, precision=1)
+    if figure:
+        fig = _supplier_figure(card, th)
+        sec.figure(fig, fig.axes[0].get_title())
+    return card
+
+
+def partners_and_suppliers(rep: ReportContext, on_target: float = net.ON_TARGET,
+                           on_time_min: float = 0.95, defect_max: float = 0.02,
+                           price_index_max: float = 110.0) -> Section[NetworkResult | None]:
+    """Scorecards of the optional ``partners`` and ``suppliers`` tables (:mod:`toolkit.network`):
+    sales through each partner and region against target (a partner below ``on_target`` of its
+    target is named), and each supplier's on-time share, defect rate and price index against the
+    thresholds (defaults: on time at least 95%, defects at most 2%, price index at most 110).
+    Publishes ``network_partners``, ``network_partner_regions`` and ``network_suppliers``. Without
+    either table the section is one sentence saying so."""
+    ds = rep.ds
+    has_p, has_s = ds.has("partners"), ds.has("suppliers")
+    sec: Section[NetworkResult | None] = Section(value=None)
+    if not (has_p or has_s):
+        sec.say("The data hold no partner or supplier table, so there is no partner or supplier scorecard.")
+        return sec
+    th = net.SupplierThresholds(on_time_min, defect_max, price_index_max)
+    result = NetworkResult(None, None, None, th)
+    if has_p and len(ds.partners):
+        result.partners, result.regions = _partner_part(rep, sec, ds.partners, on_target)
+    elif has_p:
+        sec.say("The partner table holds no valid row, so there is no partner scorecard.")
+    else:
+        sec.say("The data hold no partner table, so there is no partner scorecard.")
+    if has_s and len(ds.suppliers):
+        result.suppliers = _supplier_part(rep, sec, ds.suppliers, th, figure=result.partners is None)
+    elif has_s:
+        sec.say("The supplier table holds no valid row, so there is no supplier scorecard.")
+    else:
+        sec.say("The data hold no supplier table, so there is no supplier scorecard.")
+    sec.value = result
+    return sec
+
+
+__all__ = ["ComplaintResult", "NetworkResult", "cadence", "complaint_churn", "complaints", "contact_costs",
+           "contact_log", "contacts_by_channel", "conversion", "partners_and_suppliers", "sequences"]
