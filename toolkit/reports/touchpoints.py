@@ -747,7 +747,8 @@ def _partner_part(rep: ReportContext, sec: Section, partners: pd.DataFrame, on_t
             f"{periods.max().date()})" if periods.nunique() > 1 else
             f" in the {per} starting {periods.min().date()}" if len(periods) else "")
     sec.say("Sales through **{n}** were **{s}** against targets of {t}{span}: **{a}** of target.",
-            n=_count(card["partner_id"].nunique(), "partner"), s=fmt_money(sales, cur), t=fmt_money(target, cur), span=span,
+            n=_count(card["partner_id"].nunique(), "partner"), s=fmt_money(sales, cur), t=fmt_money(target, cur),
+            span=span,
             a=fmt_pct(sales / target) if target > 0 else "–")
     shown = regions.assign(**{"attainment (%)": 100 * regions["attainment"]}).drop(columns="attainment")
     sec.table(shown.rename_axis("region"), "Sales through partners against target by region",
@@ -757,7 +758,8 @@ def _partner_part(rep: ReportContext, sec: Section, partners: pd.DataFrame, on_t
         sec.say("All {n} partners reached their target ({pct} or more of it).", n=fmt_int(len(card)),
                 pct=fmt_pct(on_target, 0))
     else:
-        items = ", ".join(f"**{esc(r.partner)}** in {esc(r.region)} ({fmt_pct(r.attainment)})" for r in below.itertuples())
+        items = ", ".join(f"**{esc(r.partner)}** in {esc(r.region)} ({fmt_pct(r.attainment)})"
+                          for r in below.itertuples())
         sec.text(f"{_count(len(below), 'partner')} of {fmt_int(len(card))} {'is' if len(below) == 1 else 'are'} below "
                  f"target: {items}.")
     falling = card.loc[(card["sales_trend"] < 0)].sort_values("sales_trend")
