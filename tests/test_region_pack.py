@@ -30,6 +30,8 @@ def _spec(tmp_path, engine: str = "duckdb") -> dict:
                   "date": "2025-06-01"}).to_csv(tmp_path / "surveys.csv", index=False)
     pd.DataFrame({"period": ["2025-01"] * 3, "region": ["Nord", "Süd", "Ost"], "channel": "email",
                   "spend": [100, 200, 300]}).to_csv(tmp_path / "spend.csv", index=False)
+    pd.DataFrame({"supplier_id": ["s1", "s2", "s3"], "region": ["Süd", None, "Ost"], "on_time_share": 0.97,
+                  "defect_rate": 0.01}).to_csv(tmp_path / "suppliers.csv", index=False)
     return {"name": "tiny_regions", "as_of": "2025-12-31", "base": str(tmp_path), "currency": "EUR", "engine": engine,
             "tables": {
                 "customers": {"file": "customers.csv", "columns": {"customer_id": "customer_id", "region": "region"}},
@@ -39,7 +41,10 @@ def _spec(tmp_path, engine: str = "duckdb") -> dict:
                                                               "overall_satisfaction": "csat",
                                                               "response_date": "date"}},
                 "marketing_spend": {"file": "spend.csv", "columns": {"period": "period", "region": "region",
-                                                                     "channel": "channel", "spend": "spend"}}}}
+                                                                     "channel": "channel", "spend": "spend"}},
+                "suppliers": {"file": "suppliers.csv", "columns": {
+                    "supplier_id": "supplier_id", "region": "region", "on_time_share": "on_time_share",
+                    "defect_rate": "defect_rate"}}}}
 
 
 @pytest.mark.parametrize("engine", ["duckdb", "pandas"])
@@ -55,6 +60,7 @@ def test_a_region_keeps_its_customers_rows_in_every_table(tmp_path, engine):
     assert got["amount"].sum() == pytest.approx(want["amount"].sum())
     assert sorted(south.surveys["overall_satisfaction"]) == [3, 4]
     assert south.marketing_spend["spend"].tolist() == [200]
+    assert south.suppliers["supplier_id"].tolist() == ["s1", "s2"]   # a supplier without a region serves all
     assert south.focus.customers == 3 and south.focus.company_customers == 9
     assert south.focus.rows["transactions"] == (len(want), len(raw))
     assert south.focus.sentence().startswith("This report is for region Süd: its 3 of the company's 9 customers (33%)")

@@ -2,7 +2,8 @@
 
 :func:`focus_region` keeps the customers of one region and, in every other table, the rows that
 belong to them: tables keyed by customer (transactions, surveys, interactions) by the region's
-customer ids, tables keyed by region (marketing spend, competitors, partners) by the region itself.
+customer ids, tables keyed by region (marketing spend, competitors, partners, suppliers) by the
+region itself, keeping the rows that name no region (they hold for every region).
 A table with neither key (a company-wide supplier list) is kept whole, and :class:`RegionFocus`
 says so. The whole company stays reachable as ``focused.company`` for the reports that compare a
 region against the rest; the load report is the whole file's (what was read and repaired does not
@@ -92,8 +93,8 @@ def focus_region(ds: Any, region: str) -> Any:
             if "region" in frame.columns:   # e.g. anonymous survey answers that name their region
                 mine |= frame["customer_id"].isna() & (frame["region"].astype(str) == name)
             kept = frame.loc[mine]
-        elif "region" in frame.columns:
-            kept = frame.loc[frame["region"].astype(str) == name]
+        elif "region" in frame.columns:   # a row without a region (a company-wide supplier) is every region's
+            kept = frame.loc[(frame["region"].astype(str) == name) | frame["region"].isna()]
         else:
             whole.append(table.replace("_", " "))
             continue

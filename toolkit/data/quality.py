@@ -16,7 +16,8 @@ from toolkit.engine import (activity_by_month, collect, histogram, log_columns, 
 from toolkit.plotting import label, new_figure
 
 DATE_COLUMNS = {"transactions": "date", "customers": "acquisition_date", "marketing_spend": "period",
-                "surveys": "response_date", "interactions": "date", "market": "period"}
+                "surveys": "response_date", "interactions": "date", "market": "period", "partners": "period",
+                "suppliers": "period"}
 
 
 def _transactions_overview(ds: Dataset) -> dict:

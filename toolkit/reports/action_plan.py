@@ -22,7 +22,7 @@ from toolkit.data.errors import InsufficientDataError
 from toolkit.privacy import protect, pseudonym
 from toolkit.reports.context import ReportContext
 from toolkit.reports.format import fmt_int, fmt_pct
-from toolkit.reports.section import Section
+from toolkit.reports.section import Section, degrade_on_data_limits
 
 NAME = "action_plan"
 EXPORT = "action_plan_contacts"   # the plan's rows; NAME is its headline metrics
@@ -281,3 +281,6 @@ def budget(rep: ReportContext, plan: act.ActionPlan) -> Section[dict[str, Any]]:
                 e=f"{plan.expected_value:,.1f} {plan.unit}")
     return sec.say("Every figure rests on the assumptions listed above (take-up, offer and contact costs, the share "
                    "of value at stake); change them in the config and rerun.")
+
+
+degrade_on_data_limits(globals())

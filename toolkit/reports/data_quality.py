@@ -14,7 +14,7 @@ import pandas as pd
 from toolkit.data import quality as dq
 from toolkit.reports.context import ReportContext
 from toolkit.reports.format import fmt_int, fmt_money, fmt_pct, shown_path
-from toolkit.reports.section import Section
+from toolkit.reports.section import Section, degrade_on_data_limits
 
 ACTIVITY_UNITS = {"orders": "count", "customers": "active customers"}
 
@@ -132,3 +132,6 @@ def missing_values(rep: ReportContext) -> Section[pd.DataFrame]:
     else:
         sec.say("No column of any table has missing values after loading.")
     return sec
+
+
+degrade_on_data_limits(globals())

@@ -31,7 +31,7 @@ from toolkit.kpi.prose import fmt
 from toolkit.kpi.scorecard import COMPANY
 from toolkit.reports.context import ReportContext
 from toolkit.reports.format import esc, shows_money
-from toolkit.reports.section import Section, Table
+from toolkit.reports.section import Section, Table, degrade_on_data_limits
 from toolkit.swot import summary as sm
 from toolkit.value_terms import clv_label, two_values_sentence
 
@@ -318,3 +318,6 @@ def publish(rep: ReportContext, dataset: str, top_n: int = 5) -> Section[dict]:
               "top_actions": [f"{a['region']}: {a['action']}" for _, a in actions.iterrows()]}
     rep.out.metrics(NAME, values, description="What the executive summary covered")
     return Section(value=values)
+
+
+degrade_on_data_limits(globals())

@@ -22,7 +22,7 @@ from toolkit.kpi.plots import plot_by_region, plot_trend
 from toolkit.kpi.prose import flag_sentence, fmt
 from toolkit.reports.context import ReportContext
 from toolkit.value_terms import CLTV_DEFINITION
-from toolkit.reports.section import Section
+from toolkit.reports.section import Section, degrade_on_data_limits
 
 DEFINITIONS = [
     ("customers", "customers on the books at the start of the period (acquired before it, not churned before it)"),
@@ -299,3 +299,6 @@ def significant_differences(rep: ReportContext, res: KPIResult) -> Section[pd.Da
                                    "in the published table kpi_scorecard"},
               index=False, max_rows=60)
     return sec
+
+
+degrade_on_data_limits(globals())

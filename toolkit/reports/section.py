@@ -8,6 +8,8 @@ a notebook cell that ends with the section displays it.
 """
 from __future__ import annotations
 
+import functools
+import inspect
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
@@ -115,3 +117,74 @@ class Section(Generic[T]):
                 display(block.figure)
             else:
                 display(block)
+
+
+# ------------------------------------------------------------------ sections the data cannot support
+class NotComputed:
+    """The value of a section the data could not support. Reading an attribute or item of it, or
+    calling it, gives itself, so a notebook cell that passes ``earlier.value.part`` on passes it on
+    and the section receiving it says what it builds on instead of failing."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+    def __getattr__(self, name: str) -> "NotComputed":
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return self
+
+    def __getitem__(self, key: object) -> "NotComputed":
+        return self
+
+    def __call__(self, *args: object, **kwargs: object) -> "NotComputed":
+        return self
+
+    def __bool__(self) -> bool:
+        return False
+
+    def __repr__(self) -> str:
+        return f"NotComputed({self.reason!r})"
+
+
+def _limits() -> tuple[type[BaseException], ...]:
+    from toolkit.clv.models.base import ConvergenceError
+    from toolkit.data.errors import InsufficientDataError
+
+    return InsufficientDataError, ConvergenceError
+
+
+def degrading(func: Any) -> Any:
+    """Wrap a section function so that what the data cannot support is said, not raised: a data
+    limit (too few customers or events for a method, a model these data cannot identify) becomes a
+    section of one sentence naming the reason, whose value is :class:`NotComputed`; a section
+    given a NotComputed value says what it builds on. Other errors (bad input, missing tables,
+    defects) still stop the report."""
+    if getattr(func, "__degrading__", False):
+        return func
+
+    @functools.wraps(func)
+    def run(*args: Any, **kwargs: Any) -> Section[Any]:
+        missing = next((a for a in (*args, *kwargs.values()) if isinstance(a, NotComputed)), None)
+        if missing is not None:
+            return Section(value=missing).say("Not shown: this part builds on one that these data could not "
+                                              "support ({r}).", r=missing.reason)
+        try:
+            return func(*args, **kwargs)
+        except _limits() as exc:
+            reason = str(exc)
+            return Section(value=NotComputed(reason)).say("**Not computed: the data cannot support this part.** "
+                                                          "{r}", r=reason)
+
+    run.__degrading__ = True
+    return run
+
+
+def degrade_on_data_limits(namespace: dict[str, Any]) -> None:
+    """Make every public section function of a report module's ``namespace`` (its ``globals()``:
+    the functions annotated to return a Section) :func:`degrading`."""
+    for name, obj in list(namespace.items()):
+        if name.startswith("_") or not inspect.isfunction(obj):
+            continue
+        ret = obj.__annotations__.get("return")
+        if (isinstance(ret, str) and ret.startswith("Section")) or getattr(ret, "__origin__", ret) is Section:
+            namespace[name] = degrading(obj)

@@ -22,7 +22,7 @@ from toolkit.data.quality import rule_summary
 from toolkit.engine import collect, transaction_totals
 from toolkit.reports.context import ReportContext
 from toolkit.reports.format import fmt_int, fmt_pct
-from toolkit.reports.section import Section
+from toolkit.reports.section import Section, degrade_on_data_limits
 from toolkit.segmentation import plots as sp
 from toolkit.segmentation.migration import (Migration, check_partition, migration_directions,
                                             migration_from_dataset, segment_rank)
@@ -536,3 +536,6 @@ def published(rep: ReportContext, seg: Segmentation, rfm: pd.DataFrame, tiers: p
     sec.say("Published: per-customer segments ({n} rows), region x segment mix, tier summary, personas, strategy, "
             "the segment migration and the headline metrics.", n=fmt_int(len(table)))
     return sec
+
+
+degrade_on_data_limits(globals())

@@ -26,7 +26,7 @@ import pandas as pd
 from toolkit import survey as sv
 from toolkit.reports.context import ReportContext
 from toolkit.reports.format import fmt_int, fmt_pct
-from toolkit.reports.section import Section
+from toolkit.reports.section import Section, degrade_on_data_limits
 from toolkit.survey.plots import plot_diverging, plot_drivers, plot_intervals, plot_ipa
 
 
@@ -337,3 +337,6 @@ def drivers(rep: ReportContext, data: SurveyData, alpha: float = 0.05) -> Sectio
 def publish(rep: ReportContext, data: SurveyData) -> None:
     """Publish the headline figures the sections collected (metrics ``survey``)."""
     rep.out.metrics("survey", data.headline, description="Headline survey figures")
+
+
+degrade_on_data_limits(globals())

@@ -24,7 +24,7 @@ from toolkit import survey as sv
 from toolkit.kpi import build_scorecard
 from toolkit.reports.context import ReportContext
 from toolkit.reports.format import esc
-from toolkit.reports.section import Section
+from toolkit.reports.section import Section, degrade_on_data_limits
 from toolkit.swot import SwotResult, build_swot, load_rules, swot_grid_html
 from toolkit.swot.rules import Rule
 from toolkit.value_terms import two_values_sentence
@@ -253,3 +253,6 @@ def items(rep: ReportContext, res: SwotResult) -> Section[pd.DataFrame]:
               units={"value / reference": "unit of the metric", "p_adj": "adjusted p of the scorecard / evidence"},
               index=False, max_rows=60, precision=3)
     return sec
+
+
+degrade_on_data_limits(globals())

@@ -22,8 +22,11 @@ from toolkit.reports.churn.how_many import (ChurnBasis, ChurnRates, churn_rates,
 from toolkit.reports.churn.summary import headline_metrics, published
 from toolkit.reports.churn.who_leaves import EarlyWarning, churn_model, drivers, targeting, value_at_risk
 from toolkit.reports.churn.why import churn_reasons, satisfaction
+from toolkit.reports.section import degrade_on_data_limits
 
 __all__ = ["ChurnBasis", "ChurnRates", "EarlyWarning", "churn_model", "churn_rates", "churn_reasons",
            "cohort_retention", "contractual_retention", "cox_model", "drivers", "headline_metrics",
            "logrank_sentence", "published", "satisfaction", "survival", "targeting", "value_at_risk", "who_churned",
            "yearly_rate_sentence"]
+
+degrade_on_data_limits(globals())   # a data limit in one section is said there; the others still run
