@@ -72,3 +72,26 @@ def test_only_public_section_functions_are_wrapped():
     import toolkit.reports.kpi_scorecard as kpi
     assert churn.churn_model.__degrading__ and kpi.scorecard.__degrading__
     assert not getattr(kpi.flag_table, "__degrading__", False)   # returns a frame, not a section
+
+
+def test_touchpoints_without_a_contact_log_still_score_partners(tmp_path):
+    # a dataset with partners but no interactions: the contact sections say they are not shown, the
+    # partner scorecard runs (the section's own tests check its figures)
+    import pandas as pd
+
+    from toolkit.data import load_dataset
+    from toolkit.reports import touchpoints as report
+    from toolkit.reports.context import ReportContext
+    from toolkit.results import RunResults
+
+    pd.DataFrame({"partner_id": ["P1", "P2"], "region": ["A", "B"], "sales": [80.0, 120.0],
+                  "target": [100.0, 100.0]}).to_csv(tmp_path / "partners.csv", index=False)
+    ds = load_dataset({"name": "partners_only", "as_of": "2025-12-31", "base": str(tmp_path), "currency": "EUR",
+                       "tables": {"partners": {"file": "partners.csv", "columns": {
+                           "partner_id": "partner_id", "region": "region", "sales": "sales", "target": "target"}}}})
+    rep = ReportContext("touchpoints", ds, RunResults(str(tmp_path / "run"), notebook="touchpoints"))
+    basis = report.contact_log(rep)
+    assert isinstance(basis.value, NotComputed) and "no contact log" in basis.sentences[0]
+    assert report.contacts_by_channel(rep, basis.value).sentences[0].startswith("Not shown:")
+    net = report.partners_and_suppliers(rep)
+    assert "P1" in net.text_all or any("P1" in t.frame.to_string() for t in net.tables)

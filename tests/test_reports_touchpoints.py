@@ -96,7 +96,7 @@ def test_contact_log_states_the_log_the_window_and_the_churn_definition(demo, tm
 def test_contact_log_stops_without_an_interactions_table(demo, tmp_path):
     ds, _ = demo
     with pytest.raises(MissingTableError, match=r"needs the table\(s\) interactions"):
-        report.contact_log(context(variant(ds, interactions=None), tmp_path))
+        report.contact_log(context(variant(ds, interactions=None, partners=None, suppliers=None), tmp_path))
 
 
 def test_contacts_after_the_as_of_date_are_left_out_and_said_so(demo, tmp_path):

@@ -24,7 +24,7 @@ from toolkit.data.errors import DataError
 from toolkit.plotting import PALETTE, new_figure
 from toolkit.reports.context import ReportContext
 from toolkit.reports.format import esc, fmt_int, fmt_money, fmt_pct
-from toolkit.reports.section import Section
+from toolkit.reports.section import NotComputed, Section, degrade_on_data_limits
 from toolkit.touchpoints.basis import TouchpointBasis
 from toolkit.touchpoints.conversion import ALL, ConversionResult
 
@@ -62,11 +62,17 @@ def contact_log(rep: ReportContext, as_of: str | None = None, window_days: int =
                 churn_definition: str = "explicit", inactivity_days: int = 180,
                 config_path: str | None = None) -> Section[TouchpointBasis]:
     """The contacts, customers, purchases and churn every later section reads, and one paragraph on
-    what the data hold and what they cannot show. Stops (a data limit) without an interactions table."""
+    what the data hold and what they cannot show. Without an interactions table it stops (a data
+    limit), unless the data hold partners or suppliers: then the contact sections say they are not
+    shown and the partner and supplier scorecard still runs."""
     from toolkit.churn import churn_labels
     from toolkit.engine import transaction_log
 
     ds = rep.ds
+    if not ds.has("interactions") and (ds.has("partners") or ds.has("suppliers")):
+        reason = "the data hold no contact log (interactions table)"
+        return Section(value=NotComputed(reason)).say("**Not computed: the data cannot support this part.** {r}; "
+                                                      "the partner and supplier scorecard is at the end.", r=reason)
     ds.require("interactions")
     cfg = tp.load_config(config_path)
     day = pd.Timestamp(as_of).normalize() if as_of else pd.Timestamp(ds.as_of).normalize()
@@ -851,3 +857,6 @@ def partners_and_suppliers(rep: ReportContext, on_target: float = net.ON_TARGET,
 
 __all__ = ["ComplaintResult", "NetworkResult", "cadence", "complaint_churn", "complaints", "contact_costs",
            "contact_log", "contacts_by_channel", "conversion", "partners_and_suppliers", "sequences"]
+
+
+degrade_on_data_limits(globals())
