@@ -19,6 +19,8 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 import pytest
+
+from toolkit.reports.section import NotComputed
 import yaml
 
 from toolkit.clv import customer_lifetime_value, simulate_transactions
@@ -279,14 +281,19 @@ def test_models_name_each_failure_and_stop_when_nothing_fits(company, monkeypatc
     sec = report.models(company.rep, data)
     assert sec.sentences[0] == "**Pareto/NBD could not be fitted**: no max" and list(sec.value.models) == ["BG/NBD"]
     monkeypatch.setattr(report_models, "fit_models", lambda rfm, names=None: ({}, {"BG/NBD": "a", "MBG/NBD": "b"}))
+    # a data limit: the section says it in one sentence (toolkit.reports.section.degrading), the
+    # sections after it say what they miss, the report goes on
+    none = report.models(company.rep, data)
+    assert isinstance(none.value, NotComputed)
+    assert "no transaction model could be fitted to these data: a; b" in none.sentences[0]
+    assert report.tracking(company.rep, data, none.value).sentences[0].startswith("Not shown:")
     with pytest.raises(InsufficientDataError, match="no transaction model could be fitted to these data: a; b"):
-        report.models(company.rep, data)
+        report.models.__wrapped__(company.rep, data)
     monkeypatch.undo()
     once = simulated(150).drop_duplicates("customer_id")                   # every customer buys once
     write_dataset(tmp_path / "once" / "data", once)
     rep = context(tmp_path / "once")
-    with pytest.raises(InsufficientDataError, match="not one customer made a repeat purchase"):
-        report.models(rep, report.data_used(rep).value)
+    assert "not one customer made a repeat purchase" in report.models(rep, report.data_used(rep).value).sentences[0]
 
 
 def test_flagged_fits_are_said_and_their_intervals_withheld(steady):

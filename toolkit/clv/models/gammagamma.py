@@ -160,7 +160,10 @@ class GammaGamma(BaseModel):
         self.n_dropped_ = int(bad.sum())
         x, m, w = x[~bad], m[~bad], w[~bad]
         if len(x) == 0:
-            raise ValueError("no customer with repeat purchases and positive spend")
+            from toolkit.data.errors import InsufficientDataError   # a ValueError: a limit of the data
+
+            raise InsufficientDataError("no customer with repeat purchases and positive spend: the Gamma-Gamma "
+                                        "spend model needs at least one")
         (xu, mu), wu = _dedupe([x, m], w)
         self.time_unit_ = None
         self.fitted_on_ = "customer means"

@@ -16,6 +16,7 @@ Each section takes the report context, its parameters and earlier sections' valu
 from toolkit.reports.clv.model_choice import (CLVData, FinalModel, Fits, Holdout, chosen_model, data_used,
                                               ground_truth, holdout_by_frequency, models, scorecard, tracking)
 from toolkit.reports.clv.published import published
+from toolkit.reports.section import degrade_on_data_limits
 from toolkit.reports.clv.value import (CashFlows, Groups, Independence, SpendModel, Valuation, by_region_and_type,
                                        cash_flows, drivers, intervals, lapsed_customers, lifetime_value, spend,
                                        spend_independence, units_and_discounting)
@@ -26,3 +27,5 @@ __all__ = [
     "spend_independence", "units_and_discounting", "lifetime_value", "intervals", "cash_flows",
     "by_region_and_type", "drivers", "lapsed_customers", "ground_truth", "published",
 ]
+
+degrade_on_data_limits(globals())   # a data limit in one section is said there; the others still run
