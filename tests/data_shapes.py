@@ -111,11 +111,12 @@ def transactions_only(d: Path, spec: dict) -> None:
 
 @shape("no_amounts")
 def no_amounts(d: Path, spec: dict) -> None:
-    """A purchase log with dates and quantities but no money; no spend table either."""
+    """A purchase log with dates and quantities but no money; no spend or partner sales either."""
     tx = read(d, "transactions.csv").drop(columns=["net_amount"])
     write(tx, d, "transactions.csv")
     spec["tables"]["transactions"]["columns"].pop("amount")
     spec["tables"].pop("marketing_spend")
+    spec["tables"].pop("partners", None)
 
 
 @shape("amounts_in_cents")

@@ -93,7 +93,10 @@ def satisfaction(rep: ReportContext, basis: ChurnBasis) -> Section[pd.DataFrame]
     traj = ch.satisfaction_trajectory(ds, why)
     if traj is not None and len(traj) > 1:
         sec.figure(cp.plot_satisfaction_trajectory(traj))
+    stayed = sat.loc["stayed", "mean_satisfaction"] if "stayed" in sat.index else float("nan")
+    against = (f"against {stayed:.2f} for customers who stayed" if pd.notna(stayed)
+               else "with no answer from a customer who stayed to compare it with")
     return sec.say("Customers who left rated their overall satisfaction **{c:.2f}** on average in their last survey "
-                   "before leaving, against {s:.2f} for customers who stayed; {d} of the leavers were dissatisfied "
-                   "(1-2).", c=sat.loc["churned", "mean_satisfaction"], s=sat.loc["stayed", "mean_satisfaction"],
+                   "before leaving, {a}; {d} of the leavers were dissatisfied (1-2).",
+                   c=sat.loc["churned", "mean_satisfaction"], a=against,
                    d=fmt_pct(sat.loc["churned", "share_dissatisfied"]))
