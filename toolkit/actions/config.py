@@ -15,6 +15,7 @@ import yaml
 
 from toolkit.actions.errors import PlanConfigError
 from toolkit.data.schema import CONTACT_CHANNELS, CONTACT_KINDS, CUSTOMER_TYPES
+from toolkit.data.spec import project_path
 
 DEFAULT_PATH = Path(__file__).resolve().parents[2] / "config" / "action_plan.yaml"
 
@@ -188,9 +189,7 @@ def load_plan_config(path: str | Path | Mapping | None = None) -> PlanConfig:
     """The checked plan config from ``path`` (default ``config/action_plan.yaml``) or a mapping."""
     if isinstance(path, Mapping):
         return check_config(path, "plan config")
-    p = Path(path) if path is not None else DEFAULT_PATH
-    if not p.exists() and not p.is_absolute() and (DEFAULT_PATH.parents[1] / p).exists():
-        p = DEFAULT_PATH.parents[1] / p  # relative to the project root
+    p = project_path(path) if path is not None else DEFAULT_PATH
     if not p.exists():
         raise PlanConfigError("(file)", f"not found: {p}", file=str(path))
     try:

@@ -150,6 +150,15 @@ def project_root() -> Path:
     return Path(__file__).resolve().parents[2]
 
 
+def project_path(path: str | os.PathLike) -> Path:
+    """A config path as given, or relative to the project root when it does not exist as given and
+    does there (notebooks run with their own folder as working directory under nbval and JupyterLab)."""
+    p = Path(path)
+    if p.exists() or p.is_absolute() or not (project_root() / p).exists():
+        return p
+    return project_root() / p
+
+
 def resolve_spec_path(spec: str | os.PathLike) -> Path:
     """Find a spec given relative to the current folder or, failing that, to the project root."""
     p = Path(spec)

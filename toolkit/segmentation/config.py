@@ -8,6 +8,8 @@ from typing import Any
 
 import yaml
 
+from toolkit.data.spec import project_path
+
 DEFAULT_PATH = Path(__file__).resolve().parents[2] / "config" / "segmentation.yaml"
 SECTIONS = ("rfm", "tiers", "lifecycle", "demographics", "clustering", "strategy")
 SCORE_KEYS = ("r", "f", "m", "fm")
@@ -62,9 +64,7 @@ def load_config(path: str | os.PathLike | None = None, **overrides: dict[str, An
 
     ``overrides`` replace keys section by section, e.g. ``tiers={"cutoffs": [0.1, 0.4]}``.
     """
-    p = Path(path) if path else DEFAULT_PATH
-    if not p.exists() and not p.is_absolute() and (DEFAULT_PATH.parents[1] / p).exists():
-        p = DEFAULT_PATH.parents[1] / p  # relative to the project root
+    p = project_path(path) if path else DEFAULT_PATH
     if not p.exists():
         raise ConfigError(f"segmentation config {p} not found")
     cfg = yaml.safe_load(p.read_text()) or {}

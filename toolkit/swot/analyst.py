@@ -18,16 +18,17 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from toolkit.swot.rules import ITEM_COLUMNS, QUADRANTS, resolve_path
+from toolkit.data.spec import project_path
+from toolkit.swot.rules import ITEM_COLUMNS, QUADRANTS
 
 ITEM_KEYS = {"region", "quadrant", "title", "statement", "action", "source", "priority"}
 
 
 def load_analyst_items(path: str | Path | None, regions: list[str]) -> pd.DataFrame:
     """Analyst items as SWOT rows (``origin`` = analyst); a missing or empty file gives none."""
-    if path is None or not resolve_path(path).exists():
+    if path is None or not project_path(path).exists():
         return pd.DataFrame(columns=ITEM_COLUMNS)
-    raw = yaml.safe_load(resolve_path(path).read_text(encoding="utf-8")) or {}
+    raw = yaml.safe_load(project_path(path).read_text(encoding="utf-8")) or {}
     return parse_analyst_items(raw.get("items") or [], regions, str(path))
 
 

@@ -6,11 +6,12 @@ from pathlib import Path
 
 import pandas as pd
 
+from toolkit.data.spec import project_path
 from toolkit.engine import as_day, collect, purchasers, transaction_log
 from toolkit.kpi import COMPANY
 from toolkit.swot import evidence as E
 from toolkit.swot.analyst import load_analyst_items
-from toolkit.swot.rules import ITEM_COLUMNS, Rule, apply_rules, load_rules, resolve_path
+from toolkit.swot.rules import ITEM_COLUMNS, Rule, apply_rules, load_rules
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_RULES = ROOT / "config" / "swot.yaml"
@@ -103,7 +104,7 @@ def build_swot(ds, scorecard: pd.DataFrame, window: str = "L12M", rules: str | P
                                  alpha, correction, segment, clv_by_region, hazard_ratios)
     regions = sorted(set(ev.loc[ev["source"] == "kpi", "region"]) - {COMPANY}) or sorted(set(ev["region"]) - {COMPANY})
     items = apply_rules(ev, rule_list, cfg, ds.currency) if len(ev) else pd.DataFrame(columns=ITEM_COLUMNS)
-    if analyst is not None and not resolve_path(analyst).exists():
+    if analyst is not None and not project_path(analyst).exists():
         notes.append(f"The analyst items file {analyst} does not exist: no analyst items.")
     manual = load_analyst_items(analyst, regions)
     if len(manual):

@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from toolkit.data.spec import project_path
 from toolkit.kpi import COMPANY
 
 QUADRANTS = ("Strength", "Weakness", "Opportunity", "Threat")
@@ -53,21 +54,11 @@ class Rule:
     support: tuple[dict, ...] = ()
 
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def resolve_path(path: str | Path) -> Path:
-    """A config path as given, or relative to the project root when it does not exist as given
-    (notebooks run with their own folder as working directory under nbval)."""
-    p = Path(path)
-    if p.exists() or p.is_absolute() or not (ROOT / p).exists():
-        return p
-    return ROOT / p
 
 
 def load_rules(path: str | Path) -> tuple[list[Rule], dict[str, Any]]:
     """Rules and settings from a YAML file; every problem is reported with the rule's id."""
-    raw = yaml.safe_load(resolve_path(path).read_text(encoding="utf-8")) or {}
+    raw = yaml.safe_load(project_path(path).read_text(encoding="utf-8")) or {}
     return parse_rules(raw, str(path))
 
 

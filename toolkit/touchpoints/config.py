@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from toolkit.data.schema import CONTACT_CHANNELS, CONTACT_KINDS
+from toolkit.data.spec import project_path
 
 DEFAULT_PATH = Path(__file__).resolve().parents[2] / "config" / "touchpoints.yaml"
 
@@ -135,9 +136,7 @@ def check_config(raw: dict[str, Any], where: str = "touchpoint config") -> Touch
 def load_config(path: str | os.PathLike | None = None) -> TouchpointConfig:
     """Read and check the touchpoint config (default ``config/touchpoints.yaml``; a relative path
     is also looked up from the project root)."""
-    p = Path(path) if path else DEFAULT_PATH
-    if not p.exists() and not p.is_absolute() and (DEFAULT_PATH.parents[1] / p).exists():
-        p = DEFAULT_PATH.parents[1] / p
+    p = project_path(path) if path else DEFAULT_PATH
     if not p.exists():
         raise TouchpointConfigError(f"touchpoint config {p} not found")
     root = DEFAULT_PATH.parents[1]
