@@ -188,6 +188,12 @@ def _duplicates(df: pd.DataFrame, subset: list[str] | None) -> pd.Series:
     return df.duplicated(subset=subset, keep="first")
 
 
+def _drop_exact_duplicates(tl: TableValidator, df: pd.DataFrame) -> pd.DataFrame:
+    """Drop (and count) rows equal in every column to an earlier row, as the table's rule says."""
+    return tl.drop(df, _duplicates(df, [c for c in df.columns if c != LINE]), "duplicates", "",
+                   "exact duplicate of an earlier row", guarded=False, action=tl.rules["duplicates"])
+
+
 def _cross_table(ds: Dataset, report: LoadReport) -> None:
     cu = ds.customers
     if cu is not None:
@@ -305,17 +311,14 @@ def load_dataset(spec: str | os.PathLike | dict | DatasetSpec, tables: list[str]
             if as_of is not None and "response_date" in df.columns:
                 df = tl.drop(df, df["response_date"] > as_of + pd.Timedelta(days=1), "future_dates",
                              "response_date", "after the as-of date", guarded=False, action=tl.rules["future_dates"])
-            df = tl.drop(df, _duplicates(df, [c for c in df.columns if c != LINE]), "duplicates", "",
-                         "exact duplicate of an earlier row", guarded=False, action=tl.rules["duplicates"])
+            df = _drop_exact_duplicates(tl, df)
         elif tname == "interactions":
             if as_of is not None:
                 df = tl.drop(df, df["date"] > as_of + pd.Timedelta(days=1), "future_dates", "date",
                              "after the as-of date", guarded=False, action=tl.rules["future_dates"])
-            df = tl.drop(df, _duplicates(df, [c for c in df.columns if c != LINE]), "duplicates", "",
-                         "exact duplicate of an earlier row", guarded=False, action=tl.rules["duplicates"])
+            df = _drop_exact_duplicates(tl, df)
         elif tname in NETWORK_TABLES:
-            df = tl.drop(df, _duplicates(df, [c for c in df.columns if c != LINE]), "duplicates", "",
-                         "exact duplicate of an earlier row", guarded=False, action=tl.rules["duplicates"])
+            df = _drop_exact_duplicates(tl, df)
         loaded[tname] = df
         report.done(tname, len(df))
     if as_of is None:
