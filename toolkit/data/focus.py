@@ -48,6 +48,14 @@ class RegionFocus:
         return text
 
 
+def region_rows(frame: pd.DataFrame, *regions: str) -> pd.DataFrame:
+    """The rows of ``frame`` whose region is one of ``regions`` (compared as text), renumbered; a
+    frame without a region column is returned as it is."""
+    if "region" not in frame.columns:
+        return frame
+    return frame.loc[frame["region"].astype(str).isin([str(r) for r in regions])].reset_index(drop=True)
+
+
 def regions_of(ds: Any) -> list[str]:
     """The regions named in the customers table (sorted), or [] when it has no region column."""
     customers = getattr(ds, "customers", None)

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
+from toolkit.data.focus import region_rows
 from toolkit.kpi import metrics as M
 from toolkit.kpi import stats as S
 from toolkit.kpi.aggregate import STAT_COLUMNS, churn_basis, period_stats
@@ -57,14 +58,9 @@ class KPIResult:
     def for_region(self, region: str) -> "KPIResult":
         """The rows of one region and of the company (a regional pack's view); the tests stay those
         computed against the rest of the whole company."""
-        keep = {str(region), COMPANY}
-
-        def rows(frame: pd.DataFrame) -> pd.DataFrame:
-            if "region" not in frame.columns:
-                return frame
-            return frame.loc[frame["region"].astype(str).isin(keep)].reset_index(drop=True)
-
-        return replace(self, table=rows(self.table), scorecard=rows(self.scorecard), stats=rows(self.stats))
+        return replace(self, table=region_rows(self.table, region, COMPANY),
+                       scorecard=region_rows(self.scorecard, region, COMPANY),
+                       stats=region_rows(self.stats, region, COMPANY))
 
     def window_table(self) -> pd.DataFrame:
         """One row per region (and the company) for the trailing window."""

@@ -25,6 +25,7 @@ import pandas as pd
 from IPython.display import HTML
 
 from toolkit import contract
+from toolkit.data.focus import region_rows
 from toolkit.data.spec import load_spec
 from toolkit.kpi import METRICS
 from toolkit.kpi.prose import fmt
@@ -208,7 +209,7 @@ def regions_at_a_glance(rep: ReportContext, dataset: str) -> Section[RegionView]
     window = kpi["window"]
     flags = list(kpi.get("flags") or [])
     if rep.region is not None:   # a regional pack: the region beside the company, its own differences
-        sc = sc.loc[sc["region"].astype(str).isin([rep.region, COMPANY])]
+        sc = region_rows(sc, rep.region, COMPANY)
         flags = [f for f in flags if str(f.get("region")) == rep.region]
     table = sm.region_scorecard(sc, window, currency)
     marks = sm.scorecard_marks(sc, window)

@@ -21,6 +21,7 @@ from IPython.display import HTML
 
 from toolkit import contract
 from toolkit import survey as sv
+from toolkit.data.focus import region_rows
 from toolkit.kpi import build_scorecard
 from toolkit.reports.context import ReportContext
 from toolkit.reports.format import esc
@@ -107,7 +108,7 @@ def evidence(rep: ReportContext, inputs: SwotInputs, analyst: str | None = "conf
         clv = inputs.upstream.get("clv_by_region")
         sec.text(two_values_sentence(str(clv["basis"].iloc[0]) if clv is not None and "basis" in clv else None))
     if ds.has("market"):
-        market = ds.market if rep.region is None else ds.market.loc[ds.market["region"].astype(str) == rep.region]
+        market = ds.market if rep.region is None else region_rows(ds.market, rep.region)
         sec.table(market.set_index(["region", "competitor"]), "Competitors per region", units=MARKET_UNITS,
                   precision=3)
     res.items = behind_the_advice(sec, rep, res, inputs)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from toolkit.data.focus import region_rows
 from toolkit.data.spec import project_path
 from toolkit.engine import as_day, collect, purchasers, transaction_log
 from toolkit.kpi import COMPANY
@@ -28,12 +29,7 @@ class SwotResult:
     def for_region(self, region: str) -> "SwotResult":
         """The items and evidence of one region (a regional pack's view); each was derived against
         the rest of the whole company."""
-        def rows(frame: pd.DataFrame) -> pd.DataFrame:
-            if "region" not in frame.columns:
-                return frame
-            return frame.loc[frame["region"].astype(str) == str(region)].reset_index(drop=True)
-
-        return replace(self, items=rows(self.items), evidence=rows(self.evidence),
+        return replace(self, items=region_rows(self.items, region), evidence=region_rows(self.evidence, region),
                        regions=[r for r in self.regions if str(r) == str(region)])
 
     def counts(self) -> pd.DataFrame:
