@@ -86,8 +86,8 @@ def run_pack(config: PackConfig, only: list[str] | None = None, run_id: str | No
     inputs = ds.describe_inputs(ds.prepare_dataset(spec))
     title = ds.spec_title(spec)
     if config.region is not None:   # one region's pack: its own run folders and its own latest link
-        config = replace(config, region=ds.check_region(spec, config.region))
-        config = replace(config, title=f"{config.title}: region {config.region}")
+        region = ds.check_region(spec, config.region)
+        config = replace(config, region=region, title=f"{config.title}: region {region}")
         echo(f"region: {config.region}")
 
     started = _now()
