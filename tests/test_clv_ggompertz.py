@@ -103,6 +103,31 @@ def test_prob_alive_and_forecasts_match_a_simulation_of_the_model():
     assert f.mean() == pytest.approx(cet, abs=4 * f.std() / np.sqrt(none.sum()))
 
 
+def test_prob_active_matches_a_simulation_and_the_pareto_limit():
+    """The holdout scorecard's P(active) for GGompertz/NBD (1 - P(no purchase in (T, T + t])): against
+    a simulation of the model (the customers with no repeat purchase share the pattern (0, 0, T)),
+    and at b near 0 against Pareto/NBD's own closed form (toolkit.clv.evaluation.scorecard)."""
+    from toolkit.clv.evaluation.scorecard import prob_active
+
+    p = dict(r=0.8, alpha=5.0, b=0.08, s=1.5, beta=2.0)
+    rng = np.random.default_rng(7)
+    N, T, t = 400_000, 20.0, 15.0
+    lam = rng.gamma(p["r"], 1 / p["alpha"], N)
+    eta = rng.gamma(p["s"], 1 / p["beta"], N)
+    tau = np.log1p(rng.exponential(size=N) / eta) / p["b"]
+    x = rng.poisson(lam * np.minimum(tau, T))
+    future = rng.poisson(lam * np.clip(tau - T, 0, t))
+    none = x == 0
+    share = (future[none] > 0).mean()
+    pact = float(prob_active(GGompertzNBD.from_params(**p), t, 0, 0, T)[0])
+    assert share == pytest.approx(pact, abs=4 * np.sqrt(pact * (1 - pact) / none.sum()))
+    b = 1e-7
+    gg = GGompertzNBD.from_params(r=0.55, alpha=10.6, b=b, s=0.6, beta=11.7 * b)
+    pn = ParetoNBD.from_params(r=0.55, alpha=10.6, s=0.6, beta=11.7)
+    xs, txs, Ts = np.array([0.0, 2, 7, 1]), np.array([0.0, 10, 30, 2]), np.array([30.0, 30, 35, 60])
+    np.testing.assert_allclose(prob_active(gg, 39.0, xs, txs, Ts), prob_active(pn, 39.0, xs, txs, Ts), atol=1e-5)
+
+
 @pytest.fixture(scope="module")
 def cdnow(shared_data) -> pd.DataFrame:
     raw = pd.read_csv(shared_data / "cdnow" / "CDNOW_sample.txt", sep=r"\s+", header=None,

@@ -142,7 +142,7 @@ def _check_common(tmp_path, metrics, n_buyers, pseudonymised=True):
         assert metrics[key] is not None, key
     assert metrics["total_clv"] == pytest.approx(export["clv"].sum(), rel=1e-6)
     comp = pd.read_parquet(tmp_path / "results" / "model_comparison.parquet")
-    assert {"BG/NBD", "Pareto/NBD", "MBG/NBD"} == set(comp["model"])
+    assert {"BG/NBD", "Pareto/NBD", "MBG/NBD", "GGompertz/NBD"} == set(comp["model"])
     assert {"log_likelihood", "aic", "bic", "holdout_mae", "brier_active", "mean_rank"} <= set(comp.columns)
     assert comp.loc[comp["recommended"], "model"].tolist() == [metrics["chosen_model"]]
     card = pd.read_parquet(tmp_path / "results" / "holdout_scorecard.parquet")

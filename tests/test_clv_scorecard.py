@@ -5,7 +5,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from toolkit.clv import BetaGeo, GammaGamma, ModifiedBetaGeo, ParetoNBD, rfm_summary, simulate_transactions
+from toolkit.clv import (BetaGeo, GammaGamma, GGompertzNBD, ModifiedBetaGeo, ParetoNBD, rfm_summary,
+                         simulate_transactions)
 from toolkit.clv.evaluation import scorecard as sc
 from toolkit.clv.evaluation.holdout import tracking_series
 from toolkit.clv.valuation.per_customer import expected_spend
@@ -125,7 +126,7 @@ def test_cdnow_sample_scorecard(shared_data):
     raw["date"] = pd.to_datetime(raw["date"].astype(str), format="%Y%m%d")
     rfm = rfm_summary(raw, "1998-06-30", "1997-09-30", "W")
     models = {"BG/NBD": BetaGeo().fit(rfm), "Pareto/NBD": ParetoNBD().fit(rfm),
-              "MBG/NBD": ModifiedBetaGeo().fit(rfm)}
+              "MBG/NBD": ModifiedBetaGeo().fit(rfm), "GGompertz/NBD": GGompertzNBD().fit(rfm)}
     spend, _ = expected_spend(GammaGamma().fit(rfm), rfm)
     card = sc.holdout_scorecard(rfm, models, spend, raw)
     m = card.metrics

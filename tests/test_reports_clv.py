@@ -25,12 +25,14 @@ import yaml
 
 from toolkit.clv import customer_lifetime_value, simulate_transactions
 from toolkit.clv.evaluation.attribute_effects import AttributeEffects
+from toolkit.clv.models.base import fit_flag
 from toolkit.clv.valuation.units import period_rate
 from toolkit.data import InsufficientDataError, MissingTableError, load_dataset
 from toolkit.reports import clv as report
 from toolkit.reports.clv import model_choice as report_models
 from toolkit.reports.clv import value as report_value
 from toolkit.reports.clv.published import _covariate_table
+from toolkit.reports.clv.wording import flag_sentences
 from toolkit.reports.context import ReportContext
 from toolkit.reports.format import fmt_pct
 from toolkit.results import RunResults
@@ -101,6 +103,7 @@ def run_chain(rep: ReportContext, **params) -> dict:
     s["by_frequency"] = report.holdout_by_frequency(rep, d, f)
     s["scorecard"] = report.scorecard(rep, d, f, h)
     s["final"] = report.chosen_model(rep, d, f, h)
+    s["path"] = report.alive_path(rep, d, s["final"].value)
     s["spend"] = report.spend(rep, d)
     s["independence"] = report.spend_independence(rep, d, f, h)
     s["units"] = report.units_and_discounting(rep, d, 12, 0.10)
@@ -264,12 +267,17 @@ def test_data_used_refuses_what_it_cannot_use(plain, tmp_path):
 def test_models_show_estimates_comparison_and_the_bic_ranking(company):
     sec = company.s["fits"]
     comp = sec.value.comparison
-    assert set(sec.value.models) == {"BG/NBD", "Pareto/NBD", "MBG/NBD"} and sec.value.failed == {}
+    assert set(sec.value.models) == {"BG/NBD", "Pareto/NBD", "MBG/NBD", "GGompertz/NBD"} and sec.value.failed == {}
     assert [t.caption for t in sec.tables] == ["Parameter estimates on the calibration period",
                                                "Model comparison on the calibration data", "How each maximum was found"]
-    assert "interval_note" not in sec.tables[0].frame.columns          # regular fits: no note column
+    # a note only on flagged fits (here GGompertz/NBD at its Pareto/NBD limit: BG/NBD data have no
+    # ageing of the dropout rate), from each model's own fit_flag
+    notes = sec.tables[0].frame["interval_note"].groupby(level="model").first()
+    assert notes.to_dict() == {n: fit_flag(m)[1] for n, m in sec.value.models.items()}
+    assert notes["BG/NBD"] == notes["Pareto/NBD"] == notes["MBG/NBD"] == "" and notes["GGompertz/NBD"]
     best = comp.loc[comp["bic"].idxmin(), "model"]
-    assert sec.sentences == [sec.sentences[-1]] and sec.sentences[-1].startswith(
+    assert sec.sentences[:-1] == [f"**Flagged fit:** {t}" for t in flag_sentences(sec.value.models)]
+    assert len(sec.sentences) == 2 and sec.sentences[-1].startswith(
         f"By BIC the calibration data are described best by {best} (log-likelihood ")
     assert (sec.tables[2].frame["best_start"].str.match(r"^\d+ of \d+$")).all()
 
@@ -350,7 +358,7 @@ def test_holdout_by_frequency_and_scorecard(company):
     sec, chosen = s["scorecard"], s["holdout"].value.chosen
     assert [list(t.frame.columns) for t in sec.tables[:2]] == [report_models.ERROR_COLUMNS, report_models.SCORE_COLUMNS]
     ranks = sec.tables[2].frame
-    assert set(ranks.columns) == {"BG/NBD", "Pareto/NBD", "MBG/NBD"} and ranks.index[-1] == "mean_rank"
+    assert set(ranks.columns) == {"BG/NBD", "Pareto/NBD", "MBG/NBD", "GGompertz/NBD"} and ranks.index[-1] == "mean_rank"
     assert sec.sentences[-1].startswith(f"Customers active in the holdout: {fmt_pct(len(hold) / len(cohort))}; ")
     assert sec.sentences[-1].endswith(f"**{chosen}** is used for the CLV below.")
     assert len(sec.figures) == 3 and not sec.sentences[0].startswith("**The data do not separate")
@@ -370,6 +378,31 @@ def test_chosen_model_on_all_data_and_a_refit_without_maximum(company, monkeypat
     assert sec.sentences[0] == (f"Refitting {hold.chosen} on all data found no maximum (flat (test)); the calibration "
                                 "fit is used.")
     assert sec.value.model is fits.models[hold.chosen]
+
+
+def test_alive_path_of_a_frequent_buyer_ends_at_the_models_prob_alive(company):
+    """The rule (report_models.path_customer) recomputed from the summary, and the path against the
+    model: its last point is the customer's P(alive) from the summary, with one jump per purchase day
+    counted from the transactions the test wrote."""
+    s = company.s
+    data, final, sec = s["data"].value, s["final"].value, s["path"]
+    rfm = data.rfm
+    pa = pd.Series(final.model.prob_alive(rfm), index=rfm.index)
+    repeat = rfm.loc[rfm["frequency"] > 0, "frequency"].sort_values().to_numpy()
+    cut = repeat[int(np.floor(0.9 * (len(repeat) - 1)))]               # the lower 90th percentile
+    pool = pa[rfm["frequency"] >= cut].sort_index()
+    who = pool.index[np.argmin(np.abs(pool.to_numpy() - 0.5))]
+    assert report_models.path_customer(rfm, pa) == who
+    path = sec.value
+    assert path["prob_alive"].iloc[-1] == pytest.approx(pa[who], rel=1e-9)
+    tx = company.tx
+    mine = (tx["customer_id"].astype(str) == str(who)) & (tx["amount"] > 0) & (tx["date"] <= OBS)
+    days = tx.loc[mine, "date"].dt.normalize().unique()
+    assert len(path.attrs["purchase_times"]) == len(days) == rfm.loc[who, "frequency"] + 1
+    assert len(sec.figures) == 1 and PSEUDONYM.match(sec.sentences[0].split("**")[1])
+    assert str(who) not in sec.sentences[0].split("**")[1]
+    no_repeat = rfm.assign(frequency=0.0)
+    assert report_models.path_customer(no_repeat, pa) is None
 
 
 # ------------------------------------------------------------------------------------------ spend

@@ -3,7 +3,8 @@
 * :func:`purchase_occasions` — the transaction rows kept for the models: customer-days that hold
   only returns (negative rows) are not purchases and are left out, and counted (:class:`PurchaseLog`);
 * :func:`purchases_until` — the rows dated on or before a day;
-* :func:`first_purchase_amount` — each customer's net amount on the first purchase day.
+* :func:`first_purchase_amount` — each customer's net amount on the first purchase day;
+* :func:`purchase_days` — one customer's distinct purchase days (for a P(alive) path).
 
 Every query runs on the engine (:mod:`toolkit.engine`): a pandas frame comes back as its own rows,
 a LazyFrame stays one.
@@ -16,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["PurchaseLog", "purchase_occasions", "purchases_until", "first_purchase_amount"]
+__all__ = ["PurchaseLog", "purchase_occasions", "purchases_until", "first_purchase_amount", "purchase_days"]
 
 
 @dataclass
@@ -119,3 +120,19 @@ def first_purchase_amount(transactions: Any, observation_end=None) -> pd.Series:
         amounts = amounts.astype(transactions["amount"].dtype)
     out = pd.Series(amounts.to_numpy(), index=pd.Index(ids, name="customer_id"), name="first_amount")
     return out.sort_index(kind="stable")
+
+
+def purchase_days(transactions: Any, customer_id: Any, observation_end=None) -> pd.Series:
+    """The distinct days (as Timestamps, ascending) on which ``customer_id`` has rows in
+    ``transactions`` (a pandas frame or a LazyFrame of purchase occasions), up to ``observation_end``;
+    selected by the engine, so a large log is never read into pandas."""
+    import narwhals as nw
+
+    from toolkit.engine import as_day, as_log, collect, day_number, day_to_date
+
+    lf = as_log(transactions).filter(nw.col("customer_id") == customer_id)
+    lf = lf.select(day_number("date").alias("d"))
+    if observation_end is not None:
+        lf = lf.filter(nw.col("d") <= as_day(observation_end))
+    days = collect(lf.unique(), sort=["d"])["d"]
+    return pd.Series(day_to_date(days.astype("int64")).to_numpy(), name="date")

@@ -10,19 +10,24 @@
 """
 from __future__ import annotations
 
+import warnings
 from typing import Mapping, Sequence
 
 import pandas as pd
 
-from toolkit.clv.models.base import ConvergenceError, fit_flag
+from toolkit.clv.models.base import BoundaryWarning, ConvergenceError, fit_flag
 from toolkit.clv.models.bgnbd import BetaGeo, ModifiedBetaGeo
 from toolkit.clv.models.gammagamma import GammaGamma
+from toolkit.clv.models.ggompertz import GGompertzNBD
 from toolkit.clv.models.paretonbd import ParetoNBD
 
-__all__ = ["TRANSACTION_MODELS", "fit_models", "parameter_table", "model_comparison", "fit_spend_model"]
+__all__ = ["TRANSACTION_MODELS", "fit_models", "parameter_table", "parameter_units", "model_comparison",
+           "fit_spend_model"]
 
-#: The transaction models the CLV report compares, by display name.
-TRANSACTION_MODELS = {"BG/NBD": BetaGeo, "Pareto/NBD": ParetoNBD, "MBG/NBD": ModifiedBetaGeo}
+#: The transaction models the CLV report compares, by display name (in this order, the last tie-break
+#: of the holdout scorecard).
+TRANSACTION_MODELS = {"BG/NBD": BetaGeo, "Pareto/NBD": ParetoNBD, "MBG/NBD": ModifiedBetaGeo,
+                      "GGompertz/NBD": GGompertzNBD}
 
 
 def fit_models(rfm: pd.DataFrame, names: Sequence[str] | None = None,
@@ -30,15 +35,37 @@ def fit_models(rfm: pd.DataFrame, names: Sequence[str] | None = None,
     """Fit each transaction model (default: all of :data:`TRANSACTION_MODELS`).
 
     Returns the fitted models by name and, for the ones without a maximum, the error message (a
-    failed fit is reported, never silently dropped).
+    failed fit is reported, never silently dropped). A maximum at the boundary is not warned about
+    here: it is in each model's :func:`~toolkit.clv.models.base.fit_flag`, which the tables and the
+    scorecard state in words.
     """
     fitted, failed = {}, {}
     for name in names or TRANSACTION_MODELS:
         try:
-            fitted[name] = TRANSACTION_MODELS[name](**fit_options).fit(rfm)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", BoundaryWarning)
+                fitted[name] = TRANSACTION_MODELS[name](**fit_options).fit(rfm)
         except (ConvergenceError, ValueError, FloatingPointError) as exc:
             failed[name] = str(exc)
     return fitted, failed
+
+
+def parameter_units(model_names: Sequence[str], units: str) -> dict[str, str]:
+    """The units legend of a parameter table of these models (names of :data:`TRANSACTION_MODELS`),
+    ``units`` the plural time unit: alpha and Pareto/NBD's beta are times, GGompertz/NBD's b is a rate
+    per unit of time, every other parameter (shapes, and GGompertz/NBD's beta) is dimensionless."""
+    names = [n for n in TRANSACTION_MODELS if n in set(model_names)]
+    gg = "GGompertz/NBD" in names
+    if not gg:
+        return {"r, a, b, s": "dimensionless", "alpha, beta": units}
+    singular = units[:-1] if units.endswith("s") else units
+    times = "alpha" + (", beta of Pareto/NBD" if "Pareto/NBD" in names else "")
+    others = sorted({p for n in names for p in TRANSACTION_MODELS[n].param_names} - {"alpha", "beta", "b"},
+                    key="rabs".index)
+    if {"BG/NBD", "MBG/NBD"} & set(names):
+        others.append("b of BG/NBD and MBG/NBD")
+    others.append("beta of GGompertz/NBD")
+    return {times: units, "b of GGompertz/NBD": f"per {singular}", ", ".join(others): "dimensionless"}
 
 
 def parameter_table(models: Mapping[str, object]) -> pd.DataFrame:

@@ -109,7 +109,8 @@ def _pareto_no_purchase_if_alive(model: ParetoNBD, t: np.ndarray, x: np.ndarray,
 
 
 def prob_active(model, t, frequency, recency=None, T=None) -> np.ndarray:
-    """P(at least one purchase in (T, T + t] | x, t_x, T) for BG/NBD, MBG/NBD and Pareto/NBD."""
+    """P(at least one purchase in (T, T + t] | x, t_x, T) for BG/NBD, MBG/NBD, Pareto/NBD (closed form and
+    quadrature, see the module docstring) and GGompertz/NBD (one minus its probability of no purchase)."""
     x, tx, T_ = customer_arrays(frequency, recency, T)
     t = np.broadcast_to(np.asarray(t, float), x.shape).astype(float)
     pa = np.asarray(model.prob_alive(x, tx, T_), float)
@@ -119,6 +120,11 @@ def prob_active(model, t, frequency, recency=None, T=None) -> np.ndarray:
     elif isinstance(model, ParetoNBD):
         (xu, Tu, tu), inv = unique_rows(x, T_, t)
         none = _pareto_no_purchase_if_alive(model, tu, xu, Tu)[inv]
+    elif hasattr(model, "conditional_probability_of_n_purchases_up_to_time"):
+        # any other model with count probabilities (GGompertz/NBD): 1 - P(no purchase in (T, T + t])
+        (xu, txu, Tu, tu), inv = unique_rows(x, tx, T_, t)
+        p0 = model.conditional_probability_of_n_purchases_up_to_time(0, tu, xu, txu, Tu)[inv]
+        return np.clip(1.0 - p0, 0.0, 1.0)
     else:
         raise TypeError(f"P(active) is not available for {type(model).__name__}")
     return pa * (1.0 - none)

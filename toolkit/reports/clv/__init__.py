@@ -13,8 +13,9 @@ Each section takes the report context, its parameters and earlier sections' valu
     fits = report.models(rep, data.value)
     holdout = report.tracking(rep, data.value, fits.value)
 """
-from toolkit.reports.clv.model_choice import (CLVData, FinalModel, Fits, Holdout, chosen_model, data_used,
-                                              ground_truth, holdout_by_frequency, models, scorecard, tracking)
+from toolkit.reports.clv.model_choice import (CLVData, FinalModel, Fits, Holdout, alive_path, chosen_model,
+                                              data_used, ground_truth, holdout_by_frequency, models, scorecard,
+                                              tracking)
 from toolkit.reports.clv.published import published
 from toolkit.reports.section import degrade_on_data_limits
 from toolkit.reports.clv.value import (CashFlows, Groups, Independence, SpendModel, Valuation, by_region_and_type,
@@ -23,7 +24,7 @@ from toolkit.reports.clv.value import (CashFlows, Groups, Independence, SpendMod
 
 __all__ = [
     "CLVData", "CashFlows", "FinalModel", "Fits", "Groups", "Holdout", "Independence", "SpendModel", "Valuation",
-    "data_used", "models", "tracking", "holdout_by_frequency", "scorecard", "chosen_model", "spend",
+    "data_used", "models", "tracking", "holdout_by_frequency", "scorecard", "chosen_model", "alive_path", "spend",
     "spend_independence", "units_and_discounting", "lifetime_value", "intervals", "cash_flows",
     "by_region_and_type", "drivers", "lapsed_customers", "ground_truth", "published",
 ]

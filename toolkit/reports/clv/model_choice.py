@@ -1,7 +1,7 @@
 """The CLV report, first part: the data the models see, the fits, the holdout check and the chosen model.
 
 Sections in reading order: :func:`data_used`, :func:`models`, :func:`tracking`,
-:func:`holdout_by_frequency`, :func:`scorecard`, :func:`chosen_model`; and, on the demo data only,
+:func:`holdout_by_frequency`, :func:`scorecard`, :func:`chosen_model`, :func:`alive_path`; and, on the demo data only,
 :func:`ground_truth` (near the end of the report).
 """
 from __future__ import annotations
@@ -14,9 +14,11 @@ import pandas as pd
 from toolkit.clv.evaluation import holdout as ho
 from toolkit.clv import plots as cplt
 from toolkit.clv import rfm_summary
-from toolkit.clv.evaluation.fitting import fit_models, fit_spend_model, model_comparison, parameter_table
+from toolkit.clv.evaluation.fitting import (fit_models, fit_spend_model, model_comparison, parameter_table,
+                                            parameter_units)
 from toolkit.clv.evaluation.ground_truth import ground_truth_files, ground_truth_recovery
-from toolkit.clv.occasions import PurchaseLog, first_purchase_amount, purchase_occasions, purchases_until
+from toolkit.clv.occasions import (PurchaseLog, first_purchase_amount, purchase_days, purchase_occasions,
+                                   purchases_until)
 from toolkit.clv.evaluation.scorecard import Scorecard, holdout_scorecard
 from toolkit.clv.valuation.units import normalize_unit, unit_name
 from toolkit.clv.valuation.per_customer import expected_spend
@@ -25,11 +27,12 @@ from toolkit.engine import transaction_totals
 from toolkit.reports.clv.wording import (alive_caveat, bic_sentence, final_fit_note, flag_sentences,
                                          prob_alive_sentence, without_empty_notes)
 from toolkit.reports.context import ReportContext
+from toolkit.privacy import pseudonym
 from toolkit.reports.format import fmt_int, fmt_pct
 from toolkit.reports.section import Section
 
 __all__ = ["CLVData", "Fits", "Holdout", "FinalModel", "data_used", "models", "tracking", "holdout_by_frequency",
-           "scorecard", "chosen_model", "ground_truth"]
+           "scorecard", "chosen_model", "alive_path", "path_customer", "ground_truth"]
 
 CLV_METHODS = ("horizon", "dert")
 
@@ -191,7 +194,7 @@ def models(rep: ReportContext, data: CLVData) -> Section[Fits]:
     params = parameter_table(models_)
     sec.table(without_empty_notes(params).set_index(["model", "parameter"]),
               "Parameter estimates on the calibration period",
-              units={"r, a, b, s": "dimensionless", "alpha, beta": data.units}, precision=4)
+              units=parameter_units(list(models_), data.units), precision=4)
     errors = ho.holdout_errors(data.rfm_cal, models_)
     comparison = model_comparison(models_, errors)
     comp_cols = ["parameters", "customers", "log_likelihood", "aic", "bic", "delta_bic", "converged", "grad_norm",
@@ -295,7 +298,7 @@ def chosen_model(rep: ReportContext, data: CLVData, fits: Fits, holdout: Holdout
                 e=failed[chosen])
         final = fits.models[chosen]
     sec.table(final.summary_frame(), f"{chosen} fitted on all data to {data.observation_end.date()}",
-              units={"alpha, beta": data.units, "others": "dimensionless"}, precision=4)
+              units=parameter_units([chosen], data.units), precision=4)
     if final_fit_note(chosen, final):
         sec.say("**Flagged fit:** {s}", s=final_fit_note(chosen, final))
     rfm = data.rfm
@@ -304,6 +307,50 @@ def chosen_model(rep: ReportContext, data: CLVData, fits: Fits, holdout: Holdout
                                        unit_label=data.units, model_name=chosen)
     sec.say("{s}", s=prob_alive_sentence(final, pd.Series(final.prob_alive(rfm), index=rfm.index)))
     sec.value = FinalModel(chosen, final)
+    return sec.figure(fig)
+
+
+#: The example customer of :func:`alive_path` is among the customers with at least this quantile of repeat
+#: purchases (among repeat buyers): a frequent buyer, so the path shows several purchases.
+PATH_FREQUENCY_QUANTILE = 0.9
+
+
+def path_customer(rfm: pd.DataFrame, prob_alive: pd.Series) -> Any:
+    """The customer whose P(alive) path the report draws: among the frequent repeat buyers (at least the
+    :data:`PATH_FREQUENCY_QUANTILE` of repeat purchases among customers with any), the one whose P(alive)
+    now is nearest one half (a valuable customer who may be lapsing: the case to act on); ties go to the
+    first id in sorted order. None when no customer has a repeat purchase."""
+    repeat = rfm["frequency"] > 0
+    if not repeat.any():
+        return None
+    cut = rfm.loc[repeat, "frequency"].quantile(PATH_FREQUENCY_QUANTILE, interpolation="lower")
+    pool = pd.DataFrame({"p": prob_alive.reindex(rfm.index).to_numpy(float)}, index=rfm.index)
+    pool = pool.loc[(rfm["frequency"] >= cut).to_numpy()].sort_index(kind="stable")
+    return (pool["p"] - 0.5).abs().idxmin()
+
+
+def alive_path(rep: ReportContext, data: CLVData, final: FinalModel) -> Section[pd.DataFrame | None]:
+    """One customer's P(alive) under the chosen model from the first purchase to the observation end
+    (:func:`path_customer` picks a frequent buyer who may be lapsing): the decay between purchases and
+    the jump at each one. The path is the value (None without a repeat buyer)."""
+    rfm = data.rfm
+    sec: Section[pd.DataFrame | None] = Section()
+    who = path_customer(rfm, pd.Series(final.model.prob_alive(rfm), index=rfm.index))
+    if who is None:
+        sec.say("No customer has a repeat purchase, so there is no history to trace.")
+        return sec
+    days = purchase_days(data.transactions, who, data.observation_end)
+    path = cplt.prob_alive_path(final.model, days, data.observation_end, time_unit=data.unit)
+    label = pseudonym(pd.Series([who]), rep.out.salt).iloc[0] if rep.out.pseudonymise else str(who)
+    fig = cplt.plot_prob_alive_path(path, data.units, customer=label, model_name=final.name)
+    row = rfm.loc[who]
+    end = path.iloc[-1]
+    sec.say("Customer **{c}** made {n} purchases on different days between {a} and {b}; {m} puts the chance that "
+            "they are still a customer at **{p}** on {e}, {g} {u} after their last purchase. Each purchase lifts "
+            "P(alive); the longer the silence after it, the lower it falls.", c=label, n=fmt_int(len(days)),
+            a=days.iloc[0].date(), b=days.iloc[-1].date(), m=final.name, p=fmt_pct(end["prob_alive"]),
+            e=data.observation_end.date(), g=f"{row['T'] - row['recency']:,.1f}", u=data.units)
+    sec.value = path
     return sec.figure(fig)
 
 
