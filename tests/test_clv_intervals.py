@@ -11,6 +11,7 @@ from scipy.stats import binom
 from toolkit.clv import (BetaGeo, GammaGamma, ParetoNBD, customer_lifetime_value, rfm_summary, simulate_bgnbd,
                          simulate_paretonbd, simulate_transactions)
 from toolkit.clv.valuation.intervals import customer_intervals, draw_parameters
+from toolkit.clv.valuation.value import discount_factors
 
 TOTAL = "expected purchases (total)"
 
@@ -171,3 +172,81 @@ def test_parametric_bootstrap(fitted):
     assert res.method == "bootstrap" and res.draws.shape == (6, 7)
     with pytest.raises(ValueError, match="needs the customers"):
         draw_parameters(bg, 3, method="bootstrap")
+
+
+# Pareto/NBD and the CLV total: the same binomial bound (N_REPLICATES, MIN_COVERED), each replicate a new
+# sample from the generator (toolkit.clv.simulate_paretonbd / simulate_bgnbd with the Gamma-Gamma spend
+# process of toolkit.clv.models.simulate), a new fit and new draws; the truth is the quantity at the generator's
+# parameters. Pareto/NBD parameters are interior: with s, beta large the fit goes to the boundary (one dropout
+# rate for all) and the asymptotic covariance is singular. Pareto/NBD's 2F1 branch does not broadcast over
+# stacked draws, so its draws are evaluated one by one (fewer customers and draws keep the time down).
+PNBD_TRUTH = {"r": 1.0, "alpha": 5.0, "s": 0.5, "beta": 10.0}
+GG_TRUTH = {"p": 2.0, "q": 5.0, "gamma": 40.0}
+CLV_HORIZON = 6            # months, of weekly models
+
+
+def test_population_alive_interval_covers_the_truth_90_percent_pareto_nbd():
+    true_model = ParetoNBD.from_params(**PNBD_TRUTH)
+    covered = []
+    for rep in range(N_REPLICATES):
+        rng = np.random.default_rng(50 + rep)
+        data = simulate_paretonbd(400, **PNBD_TRUTH, T=np.round(rng.uniform(20, 60, 400) * 7) / 7,
+                                  seed=rep)[["frequency", "recency", "T"]]
+        m = ParetoNBD(n_starts=1).fit(data)
+        x = [data[c].to_numpy(float) for c in ("frequency", "recency", "T")]
+        totals = [_fixed(ParetoNBD, th).prob_alive(*x).sum() for th in draw_parameters(m, 100, seed=rep).to_numpy()]
+        lo, hi = np.quantile(totals, [0.05, 0.95])
+        covered.append(lo <= true_model.prob_alive(data).sum() <= hi)
+    assert sum(covered) >= MIN_COVERED, (sum(covered), N_REPLICATES)
+
+
+def _bg_gg_sample(n: int, rep: int) -> pd.DataFrame:
+    """BG/NBD customers with Gamma-Gamma spend: nu ~ Gamma(q, rate gamma), the mean of x occasion values
+    ~ Gamma(p x, rate nu) / x (0 for customers without repeat purchases, as rfm_summary has it)."""
+    rng = np.random.default_rng(50 + rep)
+    data = _bg_sample(n, rep)
+    x = data["frequency"].to_numpy()
+    nu = rng.gamma(GG_TRUTH["q"], 1.0 / GG_TRUTH["gamma"], n)
+    k = np.maximum(x, 1)
+    data["monetary_value"] = np.where(x > 0, rng.gamma(GG_TRUTH["p"] * k, 1.0 / nu) / k, 0.0)
+    data.attrs["time_unit"] = "W"
+    return data
+
+
+def _clv_totals(d_tx: np.ndarray, d_sp: np.ndarray, data: pd.DataFrame, horizon: int = CLV_HORIZON) -> np.ndarray:
+    """Total discounted CLV per draw (margin 1, 1% a month), as customer_intervals computes it: spend times
+    sum_i (disc_i - disc_(i+1)) E[Y(t_i)] on the monthly grid."""
+    grid = np.arange(1, horizon + 1) * (365.25 / 12) / 7
+    disc = discount_factors(horizon, 0.01)
+    wts = disc - np.r_[disc[1:], 0.0]
+    x = [data[c].to_numpy(float) for c in ("frequency", "recency", "T")]
+    m = data["monetary_value"].to_numpy(float)
+    return np.array([(_fixed(GammaGamma, sp).expected_average_value(x[0], m)
+                      * (wts @ _fixed(BetaGeo, tx).conditional_expected_purchases(grid[:, None], *x))).sum()
+                     for tx, sp in zip(d_tx, d_sp)])
+
+
+def test_population_clv_interval_covers_the_truth_90_percent():
+    true_bg, true_gg = BetaGeo.from_params(time_unit="W", **BG_TRUTH), GammaGamma.from_params(**GG_TRUTH)
+    covered = []
+    for rep in range(N_REPLICATES):
+        data = _bg_gg_sample(500, rep)
+        bg, gg = BetaGeo().fit(data), GammaGamma().fit(data)
+        rng = np.random.default_rng(rep)
+        d_tx, d_sp = draw_parameters(bg, 100, seed=rng).to_numpy(), draw_parameters(gg, 100, seed=rng).to_numpy()
+        lo, hi = np.quantile(_clv_totals(d_tx, d_sp, data), [0.05, 0.95])
+        truth = customer_lifetime_value(true_bg, true_gg, data, horizon=CLV_HORIZON).sum()
+        covered.append(lo <= truth <= hi)
+    assert sum(covered) >= MIN_COVERED, (sum(covered), N_REPLICATES)
+
+
+def test_population_clv_interval_is_the_stacked_trials_interval():
+    """customer_intervals' CLV (total) row is the 5% / 95% quantile of _clv_totals over its draws (what the
+    CLV coverage trial computes)."""
+    data = _bg_gg_sample(800, 7)
+    bg, gg = BetaGeo().fit(data), GammaGamma().fit(data)
+    res = customer_intervals(bg, data, gg, horizon=CLV_HORIZON, n_draws=60, seed=3)
+    rng = np.random.default_rng(3)
+    d_tx, d_sp = draw_parameters(bg, 60, seed=rng).to_numpy(), draw_parameters(gg, 60, seed=rng).to_numpy()
+    np.testing.assert_allclose(res.population.loc["CLV (total)", ["lower", "upper"]].to_numpy(float),
+                               np.quantile(_clv_totals(d_tx, d_sp, data), [0.05, 0.95]), rtol=1e-10)

@@ -76,16 +76,15 @@ def test_kaplan_meier_survival_at(km):
     np.testing.assert_allclose(got.loc["all customers"].to_numpy(float), expected, atol=1e-12)
 
 
-@pytest.mark.xfail(strict=True, reason="_km_curve drops the product-limit row at time 0 and puts survival 1.0 "
-                                       "there, so customers who churn on their first day (duration 0) vanish "
-                                       "from the curve: survival_at(0) is 1.0 instead of 6/7 and the curve's "
-                                       "events add up to 4 of the 5 churners")
 def test_kaplan_meier_event_at_time_zero():
     frame = pd.DataFrame({"duration": [0.0] + KM_T, "event": [1] + KM_E})
     r = kaplan_meier(frame)
     # with a churn at day 0 among 7 subjects, S(0) = 6/7 (P(T > 0)); later steps scale by 6/7 as well
     assert r.curves["events"].sum() == 5
     assert r.survival_at([0.0]).iloc[0, 0] == pytest.approx(6 / 7)
+    # t=2: n=6, d=1 -> 6/7 * 5/6 = 5/7; the time-0 row keeps everyone (7) at risk
+    assert r.survival_at([2.0]).iloc[0, 0] == pytest.approx(5 / 7)
+    assert r.curves.iloc[0][["time", "at_risk", "events"]].tolist() == [0.0, 7, 1]
 
 
 def _logrank_by_hand(t, e, g):
@@ -133,11 +132,6 @@ def test_kaplan_meier_by_group_carries_the_logrank():
     assert r.groups.loc["B", "survival_at_end"] == pytest.approx(5 / 24)
 
 
-@pytest.mark.xfail(strict=True, reason="the curve (and so last_time and survival_at) ends at the last churn, not "
-                                       "at the last follow-up: group B is followed to 12 but survival_at(10) is "
-                                       "NaN instead of 5/24, and a group in which nobody churned has no curve past "
-                                       "0, so survival_at(4) is NaN instead of 1 (the touchpoint report's "
-                                       "still_customer_365d reads these)")
 def test_kaplan_meier_curve_reaches_the_last_follow_up():
     frame = pd.DataFrame({"duration": [1, 1, 4, 6, 9, 12], "event": [1, 0, 1, 1, 1, 0]})
     r = kaplan_meier(frame)

@@ -270,13 +270,15 @@ def test_region_mix_all_region_without_revenue(regional):
     assert t.loc[("S", "high"), "revenue"] == 0.0 and np.isnan(t.loc[("S", "high"), "revenue_share"])   # 0 / 0
 
 
-@pytest.mark.xfail(strict=True, raises=ValueError,
-                   reason="region_mix_all raises pandas' 'No objects to concatenate' when none of the schemes is "
-                          "a column (mix_tests returns an empty table for the same input); the segmentation report "
-                          "passes only schemes with two or more values, so it can hit this")
 def test_region_mix_all_without_any_scheme(regional):
-    out = region_mix_all(regional, ["absent"])
-    assert out.empty and "scheme" in out.columns
+    # no scheme is a column (the segmentation report can pass none): an empty table with the usual columns,
+    # as mix_tests returns an empty table for the same input
+    full = region_mix_all(regional, ["tier"])
+    for schemes in (["absent"], []):
+        out = region_mix_all(regional, schemes)
+        assert out.empty and out.columns.tolist() == full.columns.tolist()
+        assert out["customers"].dtype == full["customers"].dtype and out["revenue"].dtype == float
+    assert sg.mix_tests(regional, ["absent"]).empty
 
 
 # ---------------------------------------------------------------------------------------------- Segmentation

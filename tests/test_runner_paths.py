@@ -1,6 +1,7 @@
 """Runner paths no other test exercises (issue #19, item 7): a rendering failure, a worker that dies
-without writing a result, a report whose ``needs`` failed, and the cleanup after SIGTERM (the CLI
-handles SIGTERM as Ctrl-C). Fixture notebooks from tests/fixtures; a run-id collision is in test_cli.py.
+without writing a result, a report whose ``needs`` failed, and the cleanup after Ctrl-C (SIGINT) and after
+SIGTERM (the CLI handles SIGTERM as Ctrl-C). Fixture notebooks from tests/fixtures; a run-id collision is in
+test_cli.py.
 Deadlines here only keep a broken runner from hanging the suite (generous, never the assertion)."""
 from __future__ import annotations
 
@@ -110,11 +111,20 @@ def _processes_mentioning(text: str) -> list[int]:
     return pids
 
 
-def test_sigterm_removes_the_unfinished_run_and_stops_the_worker(tmp_path):
+def _as_in_a_terminal() -> None:
+    # a suite started in the background may inherit SIGINT ignored, and Python keeps an inherited SIG_IGN;
+    # in a terminal's foreground job SIGINT has its default disposition, which Python turns into Ctrl-C
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def _interrupt_a_running_pack(tmp_path: Path, interrupt) -> tuple[int, str, list[Path], Path]:
+    """Start ``custkit run`` on the sleeping pack in its own session, wait until its worker runs the notebook,
+    call ``interrupt(proc)``; return the exit code, stderr, the run's .tmp folder(s) and the output folder."""
     out_dir = tmp_path / "out"
     proc = subprocess.Popen([sys.executable, "-c", CLI_WITH_FAKE_DATA, "run", "--config",
                              str(FIXTURES / "configs" / "pack_sleep.yaml"), "--output-dir", str(out_dir)],
-                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True, preexec_fn=_as_in_a_terminal)
     seen, deadline = "", time.monotonic() + 300          # hang guard only
     try:
         while "start   sleep" not in seen and time.monotonic() < deadline and proc.poll() is None:
@@ -126,19 +136,33 @@ def test_sigterm_removes_the_unfinished_run_and_stops_the_worker(tmp_path):
         while not (tmp_dirs[0] / "notebooks" / "sleep.ipynb").exists() and time.monotonic() < deadline:
             time.sleep(0.1)
         assert _processes_mentioning(str(tmp_dirs[0]))      # the worker is running
-        proc.send_signal(signal.SIGTERM)
+        interrupt(proc)
         _, err = proc.communicate(timeout=300)
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-    assert proc.returncode == 130, err
+    return proc.returncode, err, tmp_dirs, out_dir
+
+
+def _assert_cleaned_up(code: int, err: str, tmp_dirs: list[Path], out_dir: Path) -> None:
+    assert code == 130, err                                  # EXIT_INTERRUPTED (128 + SIGINT, the shell's Ctrl-C)
     assert "interrupted: the unfinished run was removed" in err
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
     assert not tmp_dirs[0].exists() and list(out_dir.iterdir()) == []
-    deadline = time.monotonic() + 120
-    while _processes_mentioning(str(tmp_dirs[0])) and time.monotonic() < deadline:
-        time.sleep(0.2)
+    # once the CLI has exited no worker of the run is left: the runner terminates and waits for them (and on
+    # Linux they get the die-with-parent signal as well); a worker left to itself sleeps on for two minutes
     assert not _processes_mentioning(str(tmp_dirs[0])), "a worker outlived the interrupted run"
+
+
+def test_sigterm_removes_the_unfinished_run_and_stops_the_worker(tmp_path):
+    _assert_cleaned_up(*_interrupt_a_running_pack(tmp_path, lambda proc: proc.send_signal(signal.SIGTERM)))
+
+
+def test_ctrl_c_removes_the_unfinished_run_and_stops_the_worker(tmp_path):
+    # Ctrl-C in a terminal sends SIGINT to the foreground process group: here the runner's own group (its
+    # session); the workers run in sessions of their own, so only the runner gets it and must stop them
+    _assert_cleaned_up(*_interrupt_a_running_pack(tmp_path, lambda proc: os.killpg(proc.pid, signal.SIGINT)))
 
 
 def test_pages_show_paths_relative_to_the_project_never_the_machines(tmp_path):

@@ -72,7 +72,8 @@ class KaplanMeierResult:
         return self.groups
 
     def survival_at(self, times: list[float]) -> pd.DataFrame:
-        """Survival probability per group at the given times (step function, NaN past the last time)."""
+        """Survival probability per group at the given times (step function, NaN past the group's last
+        follow-up time)."""
         out = {}
         for g, c in self.curves.groupby("group", sort=False):
             t, s = c["time"].to_numpy(), c["survival"].to_numpy()
@@ -96,9 +97,20 @@ def _km_curve(t: np.ndarray, e: np.ndarray, alpha: float) -> pd.DataFrame:
     upper = np.where(np.isfinite(upper), upper, s)
     curve = pd.DataFrame({"time": sf.surv_times, "survival": s, "lower": lower, "upper": upper,
                           "at_risk": sf.n_risk, "events": sf.n_events})
-    head = pd.DataFrame({"time": [0.0], "survival": [1.0], "lower": [1.0], "upper": [1.0],
-                         "at_risk": [len(t)], "events": [0]})
-    return pd.concat([head, curve.loc[curve["time"] > 0]], ignore_index=True) if len(curve) else head
+    # the curve starts at time 0 with everyone at risk; churn at time 0 is that row's step (S(0) = P(T > 0))
+    if len(curve) and curve["time"].iloc[0] == 0:
+        head = curve.iloc[:1].assign(time=0.0)
+    else:
+        head = pd.DataFrame({"time": [0.0], "survival": [1.0], "lower": [1.0], "upper": [1.0],
+                             "at_risk": [len(t)], "events": [0]})
+    parts = [head, curve.loc[curve["time"] > 0]]
+    # the curve runs on, flat, from the last churn to the last follow-up (censored durations)
+    last = float(t.max()) if len(t) else 0.0
+    ends_at = max(float(curve["time"].iloc[-1]), 0.0) if len(curve) else 0.0
+    if last > ends_at:
+        tail = (curve.iloc[-1:] if len(curve) else head).assign(time=last, at_risk=int((t >= last).sum()), events=0)
+        parts.append(tail)
+    return pd.concat(parts, ignore_index=True)
 
 
 def kaplan_meier(frame: pd.DataFrame, by: str | None = None, duration: str = "duration", event: str = "event",

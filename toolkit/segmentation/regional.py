@@ -179,8 +179,16 @@ def cohort_revenue(transactions: Any, first_purchase: pd.Series, as_of=None,
 
 def region_mix_all(frame: pd.DataFrame, schemes: list[str], region: str = "region",
                    value: str = "monetary") -> pd.DataFrame:
-    """:func:`region_segment_table` for several segment columns, stacked with a ``scheme`` column."""
+    """:func:`region_segment_table` for several segment columns, stacked with a ``scheme`` column.
+
+    Schemes that are not columns of ``frame`` are skipped; with none left the table is empty (no rows,
+    the same columns)."""
     parts = [region_segment_table(frame, s, region, value).assign(scheme=s) for s in schemes if s in frame.columns]
+    if not parts:
+        return pd.DataFrame({"scheme": pd.Series(dtype=object), "region": pd.Series(dtype=object),
+                             "segment": pd.Series(dtype=object), "customers": pd.Series(dtype="int64"),
+                             "revenue": pd.Series(dtype=float), "customer_share": pd.Series(dtype=float),
+                             "revenue_share": pd.Series(dtype=float), "index": pd.Series(dtype=float)})
     out = pd.concat(parts, ignore_index=True)
     return out[["scheme"] + [c for c in out.columns if c != "scheme"]]
 
