@@ -8,8 +8,9 @@ and churn dates are left exactly as given: the simulator only decides *when* con
 *how* complaints end, so the effects below are planted through the timing of contacts.
 Deterministic: the same inputs, parameters and seed give the same rows.
 
-It is not wired into the demo generator (:mod:`toolkit.data.demo`); tests use it to show that the
-report's methods recover the truth.
+The demo generator (:mod:`toolkit.data.demo`) builds its contact log with it (parameters
+``toolkit.data.demo_params.TOUCHPOINTS``, truth in ``ground_truth.json["touchpoints"]``); tests also run
+it on other purchase logs to show that the report's methods recover the truth.
 
 The ground truth (:class:`TouchpointParams`; days are calendar days, a quarter 91.3125 days):
 
@@ -37,7 +38,9 @@ The ground truth (:class:`TouchpointParams`; days are calendar days, a quarter 9
   1 + Poisson(``mean_days_to_resolve`` - 1) days later (never after the customer leaves). An
   unresolved case has outcome ``unresolved`` and, with probability ``chase_share``, a second
   ``unresolved`` complaint contact within ``follow_up_days``. Later complaints of a customer are
-  resolved with the same probabilities.
+  resolved with the same probabilities. Optionally (``prechurn_complaint_days`` > 0) complaints come
+  ``prechurn_complaint_factor`` times as often in the ``prechurn_complaint_days`` up to a churn (the
+  early-warning signal of the demo's churn model); the gap rule and everything below apply to them alike.
 * **Churn after an unresolved complaint.** The resolution of each customer's first complaint is
   assigned given the time from the complaint to the customer's churn date (or to the end date, when
   the customer stays) so that the churn hazard after an unresolved complaint is
@@ -98,6 +101,8 @@ class TouchpointParams:
     mean_days_to_resolve: float = 8.0
     follow_up_days: int = 60
     chase_share: float = 0.5
+    prechurn_complaint_days: int = 0
+    prechurn_complaint_factor: float = 1.0
     hazard_ratio_unresolved: float = 2.0
     prospect_share: float = 0.6
     prospect_days: int = 60
@@ -309,6 +314,13 @@ def simulate_interactions(customers: pd.DataFrame, transactions: pd.DataFrame, e
     # ------------------------------------------------------------ complaints
     r3 = rs[3]
     c_own, c_day = _poisson_days(r3, buyers, lo, hi, P.complaints_per_year / YEAR_DAYS)
+    if P.prechurn_complaint_days > 0 and P.prechurn_complaint_factor > 1:
+        # the extra (factor - 1) x rate before a churn, from its own stream (the default log is unchanged)
+        leavers = np.flatnonzero(churned)
+        s_lo = np.maximum(lo, churn - P.prechurn_complaint_days + 1)
+        e_own, e_day = _poisson_days(rs[5], leavers, s_lo, hi,
+                                     (P.prechurn_complaint_factor - 1) * P.complaints_per_year / YEAR_DAYS)
+        c_own, c_day = np.r_[c_own, e_own], np.r_[c_day, e_day]
     o = np.lexsort((c_day, c_own))
     c_own, c_day = c_own[o], c_day[o]
     # no complaint within 2 x follow_up_days of the customer's previous one: cases never run together
