@@ -50,7 +50,7 @@ def test_the_truth_is_recorded_with_its_parameters_and_counts(demo):
     _, truth, b, _ = demo
     P, r = truth["params"], truth["realised"]
     assert P["conversion_odds_ratio"] == truth["conversion_odds_ratio"]
-    assert P["prechurn_complaint_days"] == 120 and P["prechurn_complaint_factor"] == 5.0
+    assert P["prechurn_surge_days"] == 120 and P["prechurn_surge_factor"] == {"complaint": 5.0, "service": 2.5}
     assert r["rows"] == len(b.contacts) and sum(r["rows_by_kind"].values()) == r["rows"]
     assert b.contacts["kind"].value_counts().to_dict() == r["rows_by_kind"]
     # the simulator saw the transactions the loader keeps: its value tiers are the report's
@@ -108,34 +108,64 @@ def test_hazard_ratio_after_an_unresolved_complaint_is_recovered(demo):
     assert len(cc.frame) + int((first["status"] == "open").sum()) == truth["realised"]["first_complaints"]
 
 
-def test_complaints_are_five_times_as_frequent_before_a_churn(demo):
-    """Truth: complaints at rate lam = complaints_per_year / 365.25 a day, 5 lam in the 120 days up to a
-    churn; a drawn complaint is dropped when the previous draw lies within 120 days. So on a day with
-    at least 120 days of history and no surge in them a case opens at lam exp(-120 lam); on day s
-    (0-based) of the surge window, at 5 lam exp(-lam (120 - s) - 5 lam s). Read on days 0-88 of the
-    window (the sim ends a planted pre-churn sequence's customer's regular contacts 31 days before the
-    churn) of churners with 240 days before the churn, against days 120 or more after the first purchase
-    and not in or within 120 days before a window. Tolerance: 3 Poisson SE of each count."""
-    _, truth, b, _ = demo
-    P = truth["params"]
-    lam = P["complaints_per_year"] / 365.25
+def _windows(b):
+    """Per customer of the profile: first purchase day, churn day (NaN if none), whether the 120-day
+    pre-churn window fits after 120 days of history, and the window's first day."""
     first = b.purchases.groupby("customer_id")["day"].min().reindex(b.profile.index).to_numpy(float)
     churn = b.churn_dates()
-    end = np.where(np.isnan(churn), b.as_of_day, churn)
-    opened = report.complaints(demo[0], b).value.cases[["customer_id", "opened"]]
-    code = pd.Series(np.arange(len(b.profile)), index=b.profile.index).reindex(opened["customer_id"]).to_numpy()
-    day = opened["opened"].to_numpy()
-    s = day - (churn[code] - 119)
-    inside_who = ~np.isnan(churn) & (churn - first >= 240)
-    inside = inside_who[code] & (s >= 0) & (s <= 88)
-    out_hi = np.where(np.isnan(churn), end, churn - 240)        # last day that sees no surge in its 120 days
+    fits = ~np.isnan(churn) & (churn - first >= 240)
+    return first, churn, fits, churn - 119
+
+
+def _codes(b, ids) -> np.ndarray:
+    return pd.Series(np.arange(len(b.profile)), index=b.profile.index).reindex(ids).to_numpy()
+
+
+def test_complaints_are_five_times_as_frequent_before_a_churn(demo):
+    """Truth: complaints at lam = complaints_per_year / 365.25 a day, 5 lam in the 120 days up to a churn
+    (prechurn_surge_factor); a drawn complaint is dropped when the previous draw lies within 120 days. So
+    on a day with at least 120 days of history and no surge in them a case opens at lam exp(-120 lam); on
+    day s (0-based) of the surge window at 5 lam exp(-lam (120 - s) - 5 lam s). Read on days 0-88 of the
+    window (the sim ends a planted pre-churn sequence's customer's regular contacts 31 days before the
+    churn) of churners with 240 days before the churn, against days 120 or more after the first purchase
+    that see no surge day in their 120 days. Tolerance: 3 Poisson SE of each count."""
+    rep, truth, b, _ = demo
+    lam = truth["params"]["complaints_per_year"] / 365.25
+    first, churn, fits, w0 = _windows(b)
+    opened = report.complaints(rep, b).value.cases
+    code, day = _codes(b, opened["customer_id"]), opened["opened"].to_numpy()
+    inside = fits[code] & (day >= w0[code]) & (day <= w0[code] + 88)
+    out_hi = np.where(np.isnan(churn), b.as_of_day, churn - 240)
     outside = (day >= first[code] + 120) & (day <= out_hi[code])
     exposure_out = np.maximum(out_hi - (first + 120) + 1, 0)[~np.isnan(first)].sum()
     k = np.arange(89)
-    expect_in = inside_who.sum() * (5 * lam * np.exp(-lam * (120 - k) - 5 * lam * k)).sum()
+    expect_in = fits.sum() * (5 * lam * np.exp(-lam * (120 - k) - 5 * lam * k)).sum()
     expect_out = exposure_out * lam * math.exp(-120 * lam)
     assert abs(inside.sum() - expect_in) <= 3 * math.sqrt(expect_in), (inside.sum(), expect_in)
     assert abs(outside.sum() - expect_out) <= 3 * math.sqrt(expect_out), (outside.sum(), expect_out)
+
+
+def test_service_contacts_surge_before_a_churn_and_are_resolved_less_often(demo):
+    """Truth: service contacts at service_per_year / 365.25 a day, 2.5 times that in the 120 days up to a
+    churn, the extra ones resolved with probability prechurn_service_resolved (0.6), the others 0.85: so
+    (0.85 + 1.5 x 0.6) / 2.5 = 0.7 resolved in the window. Read on days 0-88 of the window (as above)
+    against the days before it. Tolerance: 3 Poisson SE of each count, 3 binomial SE of the share."""
+    _, truth, b, _ = demo
+    P = truth["params"]
+    mu, f = P["service_per_year"] / 365.25, P["prechurn_surge_factor"]["service"]
+    first, churn, fits, w0 = _windows(b)
+    sv = b.contacts.loc[b.contacts["kind"] == "service"]
+    code, day = _codes(b, sv["customer_id"]), sv["day"].to_numpy()
+    inside = fits[code] & (day >= w0[code]) & (day <= w0[code] + 88)
+    out_hi = np.where(np.isnan(churn), b.as_of_day, w0 - 1)
+    outside = (day >= first[code]) & (day <= out_hi[code])
+    expect_in = fits.sum() * 89 * f * mu
+    expect_out = np.maximum(out_hi - first + 1, 0)[~np.isnan(first)].sum() * mu
+    assert abs(inside.sum() - expect_in) <= 3 * math.sqrt(expect_in), (inside.sum(), expect_in)
+    assert abs(outside.sum() - expect_out) <= 3 * math.sqrt(expect_out), (outside.sum(), expect_out)
+    p = (0.85 + (f - 1) * P["prechurn_service_resolved"]) / f
+    share = (sv["outcome"].to_numpy()[inside] == "resolved").mean()
+    assert abs(share - p) <= 3 * math.sqrt(p * (1 - p) / inside.sum()), (share, p)
 
 
 def test_contacts_per_quarter_by_tier_are_recovered(demo):

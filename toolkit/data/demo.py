@@ -59,9 +59,11 @@ dataset spec needs is given in brackets.
     truth ``touchpoints`` (params and realised counts): sales-contact cadence per value tier, the
     conversion odds ratio per channel, complaint rate / resolution / time to resolve, the churn hazard
     ratio after an unresolved first complaint, the sequences before a first purchase and before churn,
-    and five times the complaint rate in the 120 days before an explicit churn (the early-warning
-    signal of the churn model; the hazard ratio holds with it, see that module). Potential customers
-    get no contacts.
+    and in the 120 days before an explicit churn five times the complaint and 2.5 times the service
+    rate (the early-warning signal of the churn model and action plan that the old log planted with
+    more complaints and service contacts before churn; the hazard ratio holds with it, see that
+    module). The old log's fewer sales contacts before churn are not kept: sales contacts carry the
+    cadence and conversion truth. Potential customers get no contacts.
 
 ``market.csv`` — competitors per region:
     region [region], competitor [competitor], market_share [market_share; 0-1], price_index

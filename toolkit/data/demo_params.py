@@ -139,9 +139,11 @@ REGION_LATENT_MEANS = {
 
 # Contact log: simulated around the demo's own customers and purchases by
 # toolkit.data.demo_touchpoints.simulate_interactions with these parameters (its documented defaults
-# unless named here): complaints a little more often than the default, and five times as often in the
-# 120 days before an explicit churn (the early-warning signal the churn model and action plan read).
-TOUCHPOINTS = TouchpointParams(complaints_per_year=0.3, prechurn_complaint_days=120, prechurn_complaint_factor=5.0)
+# unless named here): complaints a little more often than the default and, in the 120 days before an
+# explicit churn, complaints 5 and service contacts 2.5 times as often, those service contacts resolved
+# 60% of the time (the early-warning signal the churn model and action plan read).
+TOUCHPOINTS = TouchpointParams(complaints_per_year=0.3, prechurn_surge_days=120,
+                               prechurn_surge_factor={"complaint": 5.0, "service": 2.5}, prechurn_service_resolved=0.6)
 
 # Competitors per region: (name, market_share, price_index, growth).
 BASE_MARKET = (("Norvex", 0.22, 1.02, 0.04), ("Alturo", 0.15, 0.97, 0.03), ("Kestrel", 0.08, 1.10, 0.06))
