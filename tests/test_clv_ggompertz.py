@@ -82,16 +82,24 @@ def test_small_b_is_the_pareto_nbd_with_lifetime_scale_beta_over_b():
                                pn.conditional_expected_purchases(39.0, x, tx, T), rtol=1e-5)
 
 
-def test_prob_alive_and_forecasts_match_a_simulation_of_the_model():
-    """Gompertz lifetimes with eta ~ Gamma(s, beta): tau = log(1 + E / eta) / b, E ~ Exp(1)."""
-    p = dict(r=0.8, alpha=5.0, b=0.08, s=1.5, beta=2.0)
-    rng = np.random.default_rng(4)
-    N, T, t = 400_000, 20.0, 15.0
+SIM = dict(r=0.8, alpha=5.0, b=0.08, s=1.5, beta=2.0)
+
+
+def _simulate(p: dict, seed: int, N: int, T: float, t: float):
+    """Customers of the model: Gompertz lifetimes with eta ~ Gamma(s, beta), tau = log(1 + E / eta) / b,
+    E ~ Exp(1); purchases Poisson(lambda) while alive. Returns tau, x (repeat purchases in (0, T]) and the
+    purchases in (T, T + t]."""
+    rng = np.random.default_rng(seed)
     lam = rng.gamma(p["r"], 1 / p["alpha"], N)
     eta = rng.gamma(p["s"], 1 / p["beta"], N)
     tau = np.log1p(rng.exponential(size=N) / eta) / p["b"]
     x = rng.poisson(lam * np.minimum(tau, T))
-    future = rng.poisson(lam * np.clip(tau - T, 0, t))
+    return tau, x, rng.poisson(lam * np.clip(tau - T, 0, t))
+
+
+def test_prob_alive_and_forecasts_match_a_simulation_of_the_model():
+    p, N, T, t = SIM, 400_000, 20.0, 15.0
+    tau, x, future = _simulate(p, 4, N, T, t)
     m = GGompertzNBD.from_params(**p)
     assert x.mean() == pytest.approx(float(m.expected_purchases(T)), abs=4 * x.std() / np.sqrt(N))
     none = x == 0                   # customers without repeat purchases: the pattern (0, 0, T) exactly
@@ -109,14 +117,8 @@ def test_prob_active_matches_a_simulation_and_the_pareto_limit():
     and at b near 0 against Pareto/NBD's own closed form (toolkit.clv.evaluation.scorecard)."""
     from toolkit.clv.evaluation.scorecard import prob_active
 
-    p = dict(r=0.8, alpha=5.0, b=0.08, s=1.5, beta=2.0)
-    rng = np.random.default_rng(7)
-    N, T, t = 400_000, 20.0, 15.0
-    lam = rng.gamma(p["r"], 1 / p["alpha"], N)
-    eta = rng.gamma(p["s"], 1 / p["beta"], N)
-    tau = np.log1p(rng.exponential(size=N) / eta) / p["b"]
-    x = rng.poisson(lam * np.minimum(tau, T))
-    future = rng.poisson(lam * np.clip(tau - T, 0, t))
+    p, N, T, t = SIM, 400_000, 20.0, 15.0
+    _, x, future = _simulate(p, 7, N, T, t)
     none = x == 0
     share = (future[none] > 0).mean()
     pact = float(prob_active(GGompertzNBD.from_params(**p), t, 0, 0, T)[0])
