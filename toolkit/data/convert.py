@@ -2,18 +2,31 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 _TRUE = {"1", "true", "yes", "y", "t", "churned", "churn"}
 _FALSE = {"0", "false", "no", "n", "f", "stayed", "active", ""}
+_CURRENCY = r"[\$€£¥]"   # a currency sign before or after a number
+
+
+def each_value(s: pd.Series, fn: Callable[[Any], Any]) -> pd.Series:
+    """``s.map(fn)`` with ``fn`` called once per distinct value (missing values included) rather
+    than once per row: the same values, dtype, index and name for a pure ``fn``. A category or id
+    column of a million rows holds far fewer distinct values."""
+    codes, _ = pd.factorize(s, use_na_sentinel=True)   # -1 marks a missing value
+    distinct, first = np.unique(codes, return_index=True)
+    mapped = s.iloc[first].map(fn)   # each distinct value once, at its first row
+    return mapped.iloc[np.searchsorted(distinct, codes)].set_axis(s.index)
 
 
 def to_ids(s: pd.Series) -> pd.Series:
     """Identifiers as strings; 17850.0 -> '17850'; blanks -> missing."""
     if pd.api.types.is_float_dtype(s):
-        out = s.map(lambda v: None if pd.isna(v) else (str(int(v)) if float(v).is_integer() else str(v)))
+        out = each_value(s, lambda v: None if pd.isna(v) else (str(int(v)) if float(v).is_integer() else str(v)))
     elif pd.api.types.is_integer_dtype(s):
         out = s.astype("string").astype(object)
     else:
@@ -33,7 +46,9 @@ def to_numbers(s: pd.Series, decimal: str = ".", thousands: str | None = None) -
     clean = txt
     if thousands:
         clean = clean.str.replace(thousands, "", regex=False)
-    clean = clean.str.replace(r"^[\$€£¥]\s*|\s*[\$€£¥]$", "", regex=True).str.replace(" ", "", regex=False)
+    if clean.str.contains(_CURRENCY, regex=True).any():   # the stripping regex runs in Python: only when needed
+        clean = clean.str.replace(rf"^{_CURRENCY}\s*|\s*{_CURRENCY}$", "", regex=True)
+    clean = clean.str.replace(" ", "", regex=False)
     if decimal != ".":
         clean = clean.str.replace(decimal, ".", regex=False)
     vals = pd.to_numeric(clean.mask(empty), errors="coerce").astype(float)
@@ -104,12 +119,12 @@ def to_categories(s: pd.Series, values: dict | None = None,
     txt = txt.mask(txt == "")
     if values:
         lut = {normalise_label(k): v for k, v in values.items()}
-        mapped = txt.map(lambda v: lut.get(normalise_label(v), v) if pd.notna(v) else v)
+        mapped = each_value(txt, lambda v: lut.get(normalise_label(v), v) if pd.notna(v) else v)
         txt = mapped.astype("string")
     if allowed:
-        norm = txt.map(lambda v: normalise_label(v).replace("_", "-") if pd.notna(v) else v)
+        norm = each_value(txt, lambda v: normalise_label(v).replace("_", "-") if pd.notna(v) else v)
         allowed_norm = {normalise_label(a).replace("_", "-"): a for a in allowed}
-        mapped = norm.map(lambda v: allowed_norm.get(v) if pd.notna(v) else None)
+        mapped = each_value(norm, lambda v: allowed_norm.get(v) if pd.notna(v) else None)
         bad = mapped.isna() & txt.notna()
         return mapped.astype(object), bad.fillna(False).astype(bool)
     return txt.astype(object), pd.Series(False, index=s.index)
