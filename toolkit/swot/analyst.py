@@ -26,9 +26,10 @@ ITEM_KEYS = {"region", "quadrant", "title", "statement", "action", "source", "pr
 
 def load_analyst_items(path: str | Path | None, regions: list[str]) -> pd.DataFrame:
     """Analyst items as SWOT rows (``origin`` = analyst); a missing or empty file gives none."""
-    if path is None or not project_path(path).exists():
+    found = project_path(path) if path is not None else None
+    if found is None or not found.exists():
         return pd.DataFrame(columns=ITEM_COLUMNS)
-    raw = yaml.safe_load(project_path(path).read_text(encoding="utf-8")) or {}
+    raw = yaml.safe_load(found.read_text(encoding="utf-8")) or {}
     return parse_analyst_items(raw.get("items") or [], regions, str(path))
 
 

@@ -27,7 +27,7 @@ from toolkit.engine import transaction_totals
 from toolkit.reports.clv.wording import (alive_caveat, bic_sentence, final_fit_note, flag_sentences,
                                          prob_alive_sentence, without_empty_notes)
 from toolkit.reports.context import ReportContext
-from toolkit.privacy import pseudonym
+from toolkit.privacy import protect
 from toolkit.reports.format import fmt_int, fmt_pct
 from toolkit.reports.section import Section
 
@@ -324,9 +324,8 @@ def path_customer(rfm: pd.DataFrame, prob_alive: pd.Series) -> Any:
     if not repeat.any():
         return None
     cut = rfm.loc[repeat, "frequency"].quantile(PATH_FREQUENCY_QUANTILE, interpolation="lower")
-    pool = pd.DataFrame({"p": prob_alive.reindex(rfm.index).to_numpy(float)}, index=rfm.index)
-    pool = pool.loc[(rfm["frequency"] >= cut).to_numpy()].sort_index(kind="stable")
-    return (pool["p"] - 0.5).abs().idxmin()
+    pool = prob_alive.reindex(rfm.index)[rfm["frequency"] >= cut].sort_index(kind="stable")
+    return (pool - 0.5).abs().idxmin()
 
 
 def alive_path(rep: ReportContext, data: CLVData, final: FinalModel) -> Section[pd.DataFrame | None]:
@@ -341,7 +340,8 @@ def alive_path(rep: ReportContext, data: CLVData, final: FinalModel) -> Section[
         return sec
     days = purchase_days(data.transactions, who, data.observation_end)
     path = cplt.prob_alive_path(final.model, days, data.observation_end, time_unit=data.unit)
-    label = pseudonym(pd.Series([who]), rep.out.salt).iloc[0] if rep.out.pseudonymise else str(who)
+    label = str(protect(pd.DataFrame({"customer_id": [who]}), enabled=rep.out.pseudonymise,
+                        salt=rep.out.salt)["customer_id"].iloc[0])
     fig = cplt.plot_prob_alive_path(path, data.units, customer=label, model_name=final.name)
     row = rfm.loc[who]
     end = path.iloc[-1]
