@@ -48,10 +48,22 @@ dataset spec needs is given in brackets.
     missing and a few out-of-range codes 0 and 9], overall_satisfaction [overall_satisfaction;
     1-5], nps [nps; 0-10], comment [comment; short text, often empty].
 
-``interactions.csv`` — contact log, sorted by date:
+``interactions.csv`` — contact log, sorted by date (then customer, kind, channel):
     customer_id [customer_id], date [date], channel [channel; visit, phone, e-mail, messaging,
-    social], kind [kind; sales, service, complaint, feedback], outcome [outcome; order, no_order,
-    info for sales; resolved, unresolved for service and complaints; info for feedback].
+    social], kind [kind; sales, service, complaint, feedback], outcome [outcome; empty for sales;
+    resolved, unresolved for service and complaints; info for feedback].
+    Simulated by :func:`toolkit.data.demo_touchpoints.simulate_interactions` around the buyers and
+    the transactions as the loader keeps them (parameters ``demo_params.TOUCHPOINTS``, seeded by one
+    draw of the interactions stream): it only places contacts and decides how complaints end, so the
+    purchases and churn dates are exactly those of the other files. Planted, and recorded in ground
+    truth ``touchpoints`` (params and realised counts): sales-contact cadence per value tier, the
+    conversion odds ratio per channel, complaint rate / resolution / time to resolve, the churn hazard
+    ratio after an unresolved first complaint, the sequences before a first purchase and before churn,
+    and in the 120 days before an explicit churn five times the complaint and 2.5 times the service
+    rate (the early-warning signal of the churn model and action plan that the old log planted with
+    more complaints and service contacts before churn; the hazard ratio holds with it, see that
+    module). The old log's fewer sales contacts before churn are not kept: sales contacts carry the
+    cadence and conversion truth. Potential customers get no contacts.
 
 ``market.csv`` — competitors per region:
     region [region], competitor [competitor], market_share [market_share; 0-1], price_index
@@ -87,6 +99,7 @@ from . import demo_network as dn
 from . import demo_params as dp
 from . import demo_purchases as dpu
 from .demo_purchases import NONE
+from .demo_touchpoints import sequence_label
 
 __all__ = ["write_demo", "read_ground_truth", "FILES"]
 
@@ -413,20 +426,12 @@ def _ground_truth(*, seed, n, start, end, end_day, window_days, P, c, ch, tr, or
             [sv["clean_items"][f"q_{cn}_{i + 1}"] for i in range(dp.N_ITEMS[cn])], axis=1)), 4)
             for cn in dp.CONSTRUCTS} if len(sv["who"]) > 2 else {},
     }
-    kinds = tuple(dp.CONTACT_OUTCOMES)
     interactions = {
-        "rates_per_month": dp.INTERACTION_RATES,
-        "month_days": da.MONTH_DAYS,
-        "prechurn_days": dp.PRECHURN_DAYS_CONTACT,
-        "prechurn_rate_multiplier": dict(dp.PRECHURN_RATE_MULT),
-        "channel_probabilities": {t: {k: dict(zip(("visit", "phone", "e-mail", "messaging", "social"), v))
-                                      for k, v in d.items()} for t, d in dp.CONTACT_CHANNEL_P.items()},
-        "outcome_probabilities": {k: {"normal": dict(zip(v[0], v[1])), "prechurn": dict(zip(v[0], v[2]))}
-                                  for k, v in dp.CONTACT_OUTCOMES.items()},
-        "window": "contacts from acquisition_date to churn_date (inclusive) or the end date; "
-                  "none for potential customers; outcomes are not linked to transactions",
-        "n_rows": int(len(ia["who"])),
-        "n_prechurn_rows_by_kind": {k: int(((ia["kind"] == i) & ia["pre"]).sum()) for i, k in enumerate(kinds)},
+        "generator": "toolkit.data.demo_touchpoints.simulate_interactions with the parameters of "
+                     "ground truth touchpoints.params, around the buyers and the transactions the loader keeps",
+        "window": "from the first purchase (planted sequences: up to prospect_days before it) to churn_date "
+                  "(inclusive) or the end date; none for potential customers; sales contacts have no outcome",
+        "n_rows": int(len(ia.interactions)),
     }
     market = {r: [{"competitor": m[0], "market_share": m[1], "price_index": m[2], "growth": m[3]}
                   for m in P.market[r]] for r in dp.REGIONS}
@@ -444,6 +449,9 @@ def _ground_truth(*, seed, n, start, end, end_day, window_days, P, c, ch, tr, or
         f"({same_day} such repeat occasions); each has its own invoice. Aggregating by day merges them.",
         "Potential customers (segment 'potential') are registered but never purchase: empty "
         "acquisition_date, no transactions, surveys or contacts.",
+        "The contact log (interactions.csv) is touchpoints.params applied to the buyers' purchases and churn "
+        "dates, which it does not change; planted prospect sequences fall up to prospect_days before the "
+        "acquisition_date.",
         "Enterprise customers have empty age, gender, income and occupation.",
         "transactions.csv messiness is listed under injected.transactions; dropping empty-id, "
         "unparsable-date and future rows, removing exact duplicates and dividing the listed outliers "
@@ -474,11 +482,35 @@ def _ground_truth(*, seed, n, start, end, end_day, window_days, P, c, ch, tr, or
         "cac": cac,
         "surveys": surveys,
         "interactions": interactions,
+        "touchpoints": _touchpoint_truth(ia),
         "market": market,
         "injected": inj,
         "files": files,
         "notes": notes,
         "time_unit": "weeks = days / 7 (BG/NBD); days (hazard)",
+    }
+
+
+def _touchpoint_truth(sim) -> dict:
+    """Ground truth ``touchpoints``: the TouchpointParams used, what the draw realised, the value
+    tiers the simulator used (customers per tier) and the derived figures the report estimates."""
+    P, r = sim.params, sim.realised
+    fc = sim.first_complaints
+    return {
+        "params": P.as_dict(),
+        "realised": r,
+        "customers_per_tier": {t: int((sim.tiers == t).sum()) for t in ("high", "mid", "low", "none")},
+        "conversion_odds_ratio": dict(P.conversion_odds_ratio),
+        "contacts_per_quarter_by_tier": dict(P.contacts_per_quarter),
+        "cadence": "outbound (sales) contacts per customer and quarter over the last cadence_window_days, "
+                   "customers active at the end",
+        "complaint_cases_per_customer_year": _r(r["complaint_cases"] / max(r["customer_years_of_complaint_exposure"],
+                                                                           1e-9)),
+        "first_complaint_resolution_rate": _r(1 - fc["unresolved"].mean()) if len(fc) else None,
+        "hazard_ratio_unresolved": P.hazard_ratio_unresolved,
+        "hazard_ratio_time": "days from the customer's first complaint to churn_date (event) or the end date",
+        "prechurn_sequence": sequence_label(P.prechurn_sequence),
+        "prospect_sequences": {sequence_label(k): v for k, v in P.prospect_sequences.items()},
     }
 
 
@@ -514,7 +546,7 @@ def write_demo(
     tx, inj_tx = _transactions(rs["mess"], c, ch, orders, lines, sku_codes, sku_price, ids, start_d, end_day)
     cust_df, n_cdup = _customers_df(rs["mess"], c, ch, ids, start_d)
     sv, inj_sv = da.make_surveys(rs["surveys"], c, ch, P, start_d, end_day)
-    ia = da.make_interactions(rs["interactions"], c, ch, end_day)
+    ia = da.make_interactions(rs["interactions"], ids, c, ch, tx, start_d, end)
     mk = da.make_marketing(rs["marketing"], c, P, start_d, window_days)
 
     sv_df = pd.DataFrame({"customer_id": ids[sv["who"]], "response_date": _dates(start_d, sv["when"]),
@@ -524,12 +556,13 @@ def write_demo(
     sv_df["overall_satisfaction"] = sv["sat"].astype(np.int64)
     sv_df["nps"] = sv["nps"].astype(np.int64)
     sv_df["comment"] = sv["comment"]
+    log = ia.interactions
     ia_df = pd.DataFrame({
-        "customer_id": ids[ia["who"]],
-        "date": _dates(start_d, ia["day"]),
-        "channel": np.array(("visit", "phone", "e-mail", "messaging", "social"), dtype=object)[ia["channel"]],
-        "kind": np.array(tuple(dp.CONTACT_OUTCOMES), dtype=object)[ia["kind"]],
-        "outcome": ia["outcome"],
+        "customer_id": log["customer_id"].to_numpy(dtype=object),
+        "date": log["date"].dt.strftime("%Y-%m-%d").to_numpy(dtype=object),
+        "channel": log["channel"].to_numpy(dtype=object),
+        "kind": log["kind"].to_numpy(dtype=object),
+        "outcome": log["outcome"].fillna("").to_numpy(dtype=object),
     })
     mk_df = pd.DataFrame({"month": mk["month"].astype(object), "region": mk["region"].astype(object),
                           "channel": mk["channel"].astype(object), "spend": _fmt(mk["spend"], 2)})

@@ -1,17 +1,19 @@
 """Surveys, contact log, marketing spend and market table of the demo company.
 
-Helpers for :mod:`toolkit.data.demo`; integer days are offsets from the start date.
+Helpers for :mod:`toolkit.data.demo`; integer days are offsets from the start date. The contact log
+is :mod:`toolkit.data.demo_touchpoints` applied to the demo's buyers and purchases (see
+:func:`make_interactions`); it draws nothing that the other parts read.
 """
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 from toolkit.reliability import cronbach_alpha  # noqa: F401  (the one formula; demo.py calls da.cronbach_alpha)
 
 from . import demo_params as dp
 from .demo_purchases import NONE
-
-MONTH_DAYS = 30.4375
+from .demo_touchpoints import SimulatedTouchpoints, simulate_interactions
 
 COMMENTS = {
     "positive": (
@@ -160,44 +162,26 @@ def make_surveys(rng: np.random.Generator, c: dict, ch: dict, P: dp.Params, star
     return out, inj
 
 
-def make_interactions(rng: np.random.Generator, c: dict, ch: dict, end_day: int) -> dict:
-    """Contact log: Poisson contacts while the account is open, more complaints/service and fewer
-    sales contacts in the PRECHURN_DAYS_CONTACT days before an explicit churn."""
+def make_interactions(rng: np.random.Generator, ids: np.ndarray, c: dict, ch: dict, tx: pd.DataFrame, start,
+                      end: str) -> SimulatedTouchpoints:
+    """The contact log: :func:`~toolkit.data.demo_touchpoints.simulate_interactions` with
+    ``dp.TOUCHPOINTS`` around the buyers (potential customers get no contacts) and their purchases.
+
+    ``tx`` is transactions.csv as written; the simulator sees the rows the loader keeps (an id, a
+    valid date up to ``end``, exact duplicates dropped; returns and outliers stay), so its value
+    tiers are the report's. Its seed is one draw from ``rng`` (the demo's interactions stream), so
+    the log is deterministic and no other part of the demo changes with it."""
+    t = tx.loc[tx["cust_id"].astype(str) != ""].drop_duplicates()
+    date = pd.to_datetime(t["invoice_date"], format="%Y-%m-%d", errors="coerce")
+    keep = date.notna() & (date <= pd.Timestamp(end))
+    purchases = pd.DataFrame({"customer_id": t.loc[keep, "cust_id"].to_numpy(), "date": date[keep].to_numpy(),
+                              "amount": t.loc[keep, "net_amount"].astype(float).to_numpy()})
     buyer = ~c["potential"]
-    acq = c["acq"].astype(float)
-    churn = ch["churn_day"]
-    churned = churn != NONE
-    stop = np.where(churned, churn + 1, end_day + 1).astype(float)  # exclusive, continuous days
-    pre_start = np.where(churned, np.maximum(acq, stop - dp.PRECHURN_DAYS_CONTACT), stop)
-    kinds = tuple(dp.CONTACT_OUTCOMES)
-    parts = []
-    for ctype in ("enterprise", "individual"):
-        sel = np.flatnonzero(buyer & (c["enterprise"] == (ctype == "enterprise")))
-        for ki, kind in enumerate(kinds):
-            rate = dp.INTERACTION_RATES[ctype][kind] / MONTH_DAYS
-            for is_pre in (False, True):
-                lo = pre_start[sel] if is_pre else acq[sel]
-                hi = stop[sel] if is_pre else pre_start[sel]
-                mult = dp.PRECHURN_RATE_MULT[kind] if is_pre else 1.0
-                cnt = rng.poisson(rate * mult * np.maximum(hi - lo, 0.0))
-                own = np.repeat(sel, cnt)
-                lo_r = np.repeat(lo, cnt)
-                hi_r = np.repeat(hi, cnt)
-                day = np.floor(lo_r + rng.random(len(own)) * (hi_r - lo_r)).astype(np.int64)
-                chan = rng.choice(len(dp.CONTACT_CHANNEL_P[ctype][kind]), size=len(own),
-                                  p=np.array(dp.CONTACT_CHANNEL_P[ctype][kind]))
-                labels, p_norm, p_pre = dp.CONTACT_OUTCOMES[kind]
-                outc = rng.choice(len(labels), size=len(own), p=np.array(p_pre if is_pre else p_norm))
-                parts.append((own, day, chan, np.full(len(own), ki), outc, np.full(len(own), is_pre)))
-    own, day, chan, kind, outc, pre = (np.concatenate([p[i] for p in parts]) for i in range(6))
-    o = np.lexsort((outc, chan, kind, own, day))
-    outcome_labels = [dp.CONTACT_OUTCOMES[kd][0] for kd in kinds]
-    out_str = np.empty(len(o), dtype=object)
-    kind_o, outc_o = kind[o], outc[o]
-    for ki, labels in enumerate(outcome_labels):
-        m = kind_o == ki
-        out_str[m] = np.array(labels, dtype=object)[outc_o[m]]
-    return dict(who=own[o], day=day[o], channel=chan[o], kind=kind_o, outcome=out_str, pre=pre[o])
+    churn = ch["churn_day"][buyer]
+    churn_date = pd.Series(start + np.where(churn == NONE, 0, churn).astype("timedelta64[D]")).where(churn != NONE)
+    customers = pd.DataFrame({"customer_id": ids[buyer], "churn_date": churn_date.to_numpy()})
+    seed = int(rng.integers(2**63))
+    return simulate_interactions(customers, purchases, end=end, seed=seed, params=dp.TOUCHPOINTS)
 
 
 def make_marketing(rng: np.random.Generator, c: dict, P: dp.Params, start, window_days: int) -> dict:

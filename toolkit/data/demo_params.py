@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .demo_touchpoints import TouchpointParams
+
 REGIONS = ("North", "South", "East", "West", "Central", "Coastal")
 # Share of all customers living in each region (the same in both modes: sizes are not behaviour).
 REGION_WEIGHTS = (0.20, 0.18, 0.17, 0.17, 0.16, 0.12)
@@ -135,34 +137,13 @@ REGION_LATENT_MEANS = {
     "East": {"product": 0.0, "service": 0.0, "price": -0.4, "support": 0.0},
 }
 
-# Contact log: events per 30.4375-day month while the account is open, per customer type.
-INTERACTION_RATES = {
-    "enterprise": {"sales": 0.8, "service": 0.25, "complaint": 0.04, "feedback": 0.05},
-    "individual": {"sales": 0.15, "service": 0.08, "complaint": 0.015, "feedback": 0.03},
-}
-PRECHURN_DAYS_CONTACT = 120
-PRECHURN_RATE_MULT = {"sales": 0.25, "service": 2.5, "complaint": 5.0, "feedback": 1.0}
-CONTACT_CHANNEL_P = {
-    # channel order: visit, phone, e-mail, messaging, social
-    "enterprise": {
-        "sales": (0.5, 0.4, 0.1, 0.0, 0.0),
-        "service": (0.1, 0.6, 0.3, 0.0, 0.0),
-        "complaint": (0.0, 0.6, 0.4, 0.0, 0.0),
-        "feedback": (0.3, 0.0, 0.7, 0.0, 0.0),
-    },
-    "individual": {
-        "sales": (0.0, 0.0, 0.5, 0.25, 0.25),
-        "service": (0.0, 0.2, 0.3, 0.4, 0.1),
-        "complaint": (0.0, 0.1, 0.4, 0.3, 0.2),
-        "feedback": (0.0, 0.0, 0.4, 0.2, 0.4),
-    },
-}
-CONTACT_OUTCOMES = {
-    "sales": (("order", "no_order", "info"), (0.35, 0.40, 0.25), (0.15, 0.60, 0.25)),
-    "service": (("resolved", "unresolved"), (0.85, 0.15), (0.60, 0.40)),
-    "complaint": (("resolved", "unresolved"), (0.60, 0.40), (0.35, 0.65)),
-    "feedback": (("info",), (1.0,), (1.0,)),
-}
+# Contact log: simulated around the demo's own customers and purchases by
+# toolkit.data.demo_touchpoints.simulate_interactions with these parameters (its documented defaults
+# unless named here): complaints a little more often than the default and, in the 120 days before an
+# explicit churn, complaints 5 and service contacts 2.5 times as often, those service contacts resolved
+# 60% of the time (the early-warning signal the churn model and action plan read).
+TOUCHPOINTS = TouchpointParams(complaints_per_year=0.3, prechurn_surge_days=120,
+                               prechurn_surge_factor={"complaint": 5.0, "service": 2.5}, prechurn_service_resolved=0.6)
 
 # Competitors per region: (name, market_share, price_index, growth).
 BASE_MARKET = (("Norvex", 0.22, 1.02, 0.04), ("Alturo", 0.15, 0.97, 0.03), ("Kestrel", 0.08, 1.10, 0.06))

@@ -8,8 +8,9 @@ and churn dates are left exactly as given: the simulator only decides *when* con
 *how* complaints end, so the effects below are planted through the timing of contacts.
 Deterministic: the same inputs, parameters and seed give the same rows.
 
-It is not wired into the demo generator (:mod:`toolkit.data.demo`); tests use it to show that the
-report's methods recover the truth.
+The demo generator (:mod:`toolkit.data.demo`) builds its contact log with it (parameters
+``toolkit.data.demo_params.TOUCHPOINTS``, truth in ``ground_truth.json["touchpoints"]``); tests also run
+it on other purchase logs to show that the report's methods recover the truth.
 
 The ground truth (:class:`TouchpointParams`; days are calendar days, a quarter 91.3125 days):
 
@@ -38,6 +39,12 @@ The ground truth (:class:`TouchpointParams`; days are calendar days, a quarter 9
   unresolved case has outcome ``unresolved`` and, with probability ``chase_share``, a second
   ``unresolved`` complaint contact within ``follow_up_days``. Later complaints of a customer are
   resolved with the same probabilities.
+* **Pre-churn surge** (optional; none by default): in the ``prechurn_surge_days`` up to a churn (within the
+  regular contacts) complaints and service contacts come ``prechurn_surge_factor[kind]`` times as often,
+  and the extra service contacts are resolved with probability ``prechurn_service_resolved``: the
+  early-warning signal of the demo's churn model. The gap rule and everything below apply to the
+  extra complaints alike, so the hazard ratio holds with them. Churn does not change purchasing in the
+  demo, so the surge does not tilt the conversion baseline (sales contacts are not changed).
 * **Churn after an unresolved complaint.** The resolution of each customer's first complaint is
   assigned given the time from the complaint to the customer's churn date (or to the end date, when
   the customer stays) so that the churn hazard after an unresolved complaint is
@@ -98,6 +105,9 @@ class TouchpointParams:
     mean_days_to_resolve: float = 8.0
     follow_up_days: int = 60
     chase_share: float = 0.5
+    prechurn_surge_days: int = 0
+    prechurn_surge_factor: dict[str, float] = field(default_factory=dict)   # kind (complaint, service) -> factor
+    prechurn_service_resolved: float = 0.85
     hazard_ratio_unresolved: float = 2.0
     prospect_share: float = 0.6
     prospect_days: int = 60
@@ -225,6 +235,17 @@ def _proportional_labels(rng: np.random.Generator, duration: np.ndarray, event: 
     return labels
 
 
+def _surge(rng, P: TouchpointParams, kind: str, per_year: float, churned: np.ndarray, lo: np.ndarray,
+           hi: np.ndarray, churn: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The extra (factor - 1) x ``per_year`` contacts of ``kind`` in the pre-churn surge: (codes, days).
+    Drawn from their own stream, so a log without a surge is the one the defaults always gave."""
+    factor = float(P.prechurn_surge_factor.get(kind, 1.0))
+    if P.prechurn_surge_days <= 0 or factor <= 1:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    s_lo = np.maximum(lo, churn - P.prechurn_surge_days + 1)
+    return _poisson_days(rng, np.flatnonzero(churned), s_lo, hi, (factor - 1) * per_year / YEAR_DAYS)
+
+
 def simulate_interactions(customers: pd.DataFrame, transactions: pd.DataFrame, end: Any = None, seed: int = 0,
                           params: TouchpointParams | None = None) -> SimulatedTouchpoints:
     """Simulate a contact log for ``customers`` (customer_id; churn_date used when present) and
@@ -305,10 +326,15 @@ def simulate_interactions(customers: pd.DataFrame, transactions: pd.DataFrame, e
         else:
             outcome = np.full(len(own), "info", object)
         parts.append((own, day, _pick(r2, mix, len(own)), kind, outcome))
+    own, day = _surge(rs[6], P, "service", P.service_per_year, churned, lo, hi, churn)
+    outcome = np.where(rs[6].random(len(own)) < P.prechurn_service_resolved, "resolved", "unresolved").astype(object)
+    parts.append((own, day, _pick(rs[6], P.service_mix, len(own)), "service", outcome))
 
     # ------------------------------------------------------------ complaints
     r3 = rs[3]
     c_own, c_day = _poisson_days(r3, buyers, lo, hi, P.complaints_per_year / YEAR_DAYS)
+    extra = _surge(rs[5], P, "complaint", P.complaints_per_year, churned, lo, hi, churn)
+    c_own, c_day = np.r_[c_own, extra[0]], np.r_[c_day, extra[1]]
     o = np.lexsort((c_day, c_own))
     c_own, c_day = c_own[o], c_day[o]
     # no complaint within 2 x follow_up_days of the customer's previous one: cases never run together
