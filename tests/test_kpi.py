@@ -157,6 +157,18 @@ def test_intervals_and_tests_match_reference_implementations():
     assert S.adjust(ps, "fdr_bh") == pytest.approx(multipletests(ps, method="fdr_bh")[1])
 
 
+def test_wilson_bounds_hold_the_share_at_zero_and_all_successes():
+    # statsmodels' closed form leaves rounding dust (0 of 7 -> lower bound ~3e-17 > 0), which made
+    # error bars negative in the touchpoint figure; the interval must contain the observed share
+    k, n = np.array([0, 7, 0, 1, 3]), np.array([7, 7, 1, 1, 10])
+    lo, hi = S.wilson(k, n)
+    share = k / n
+    assert np.all(lo <= share) and np.all(hi >= share)
+    assert lo[0] == 0.0 and hi[1] == 1.0
+    ref = proportion_confint(3, 10, method="wilson")
+    assert (lo[4], hi[4]) == pytest.approx(ref)
+
+
 def test_ratio_standard_error_is_the_delta_method():
     rng = np.random.default_rng(5)
     orders = rng.integers(1, 6, 200).astype(float)

@@ -217,6 +217,24 @@ def test_conversion_names_channels_above_level_with_and_below_the_baseline(demo,
     assert fig.get_title().startswith("Purchase within 30 days") and "%" in fig.get_xlabel()
 
 
+def test_an_undefined_odds_ratio_is_said_in_words_not_shown_as_nan(demo, tmp_path, monkeypatch):
+    # a channel above its baseline whose two-by-two table has an empty cell (every compared contact
+    # followed by a purchase) has no odds ratio; the sentence must say so instead of "odds ratio nan"
+    import dataclasses
+
+    ds, _ = demo
+    b = basis_of(ds, window_days=900)
+    real = tp.conversion_by_channel(b, 30, 1)
+    table = real.table.copy()
+    table.loc["visit", ["odds_ratio", "odds_ratio_lower", "odds_ratio_upper"]] = np.nan
+    monkeypatch.setattr(report.tp, "conversion_by_channel",
+                        lambda *a, **k: dataclasses.replace(real, table=table))
+    text = report.conversion(context(ds, tmp_path), b, 30, seed=1).text_all
+    visit = next(line for line in text.splitlines() if line.startswith("- **visit**"))
+    assert "nan" not in visit.lower()
+    assert "the odds ratio is undefined (the two-by-two table" in visit
+
+
 def test_conversion_wording_for_randomised_contacts_and_no_bootstrap(demo, tmp_path):
     ds, _ = demo
     rep = context(ds, tmp_path)

@@ -36,6 +36,10 @@ def wilson(count, nobs, alpha: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
     lo, hi = np.full(count.shape, np.nan), np.full(count.shape, np.nan)
     if ok.any():
         lo[ok], hi[ok] = proportion_confint(count[ok], nobs[ok], alpha=alpha, method="wilson")
+        # the closed form leaves rounding dust at 0 and n successes (a lower bound of 3e-17
+        # for 0 of 7); the interval always holds the observed share
+        share = count[ok] / nobs[ok]
+        lo[ok], hi[ok] = np.minimum(lo[ok], share), np.maximum(hi[ok], share)
     return lo, hi
 
 

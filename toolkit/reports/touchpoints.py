@@ -53,6 +53,14 @@ def _points(x: float) -> str:
     return f"{100 * x:+.1f}"
 
 
+def _odds_ratio(x: float) -> str:
+    """An odds ratio in words: its value, or why it has none."""
+    if np.isfinite(x):
+        return f"odds ratio {x:.2f}"
+    return ("the odds ratio is undefined (the two-by-two table of contacts and comparison days against "
+            "purchase has an empty cell)")
+
+
 def money_unit(rep: ReportContext) -> str:
     return rep.currency or "currency units"
 
@@ -314,9 +322,10 @@ def conversion(rep: ReportContext, b: TouchpointBasis, purchase_within_days: int
         level = ch.loc[~ch.index.isin(above.index) & ~ch.index.isin(below.index)]
         for name, row in above.iterrows():
             sec.say("- **{ch}**: {r} of contacts were followed by a purchase, against {p} on comparable days: "
-                    "{u} points more (95% interval {lo} to {hi}), odds ratio {o:.2f}.", ch=str(name),
+                    "{u} points more (95% interval {lo} to {hi}), {o}.", ch=str(name),
                     r=fmt_pct(row["purchase_rate"]), p=fmt_pct(row["baseline_rate"]), u=_points(row["uplift"]),
-                    lo=_points(row["uplift_lower"]), hi=_points(row["uplift_upper"]), o=row["odds_ratio"])
+                    lo=_points(row["uplift_lower"]), hi=_points(row["uplift_upper"]),
+                    o=_odds_ratio(row["odds_ratio"]))
         if len(level):
             sec.text(f"- No difference from the baseline beyond chance: {_names([str(i) for i in level.index])}.")
         if len(below):
