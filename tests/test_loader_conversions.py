@@ -48,3 +48,35 @@ def test_numbers_strip_currency_only_where_present() -> None:
     assert bad.tolist() == [False, False, False, True, False, False]
     plain, plain_bad = to_numbers(pd.Series(["1.5", " 2 ", "x"], dtype="str"))
     assert plain.tolist()[:2] == [1.5, 2.0] and plain_bad.tolist() == [False, False, True]
+
+
+def _local_times_row_by_row(s: pd.Series) -> tuple[pd.Series, int]:
+    """The per-row rule, written out here: strip, drop a trailing UTC offset after a clock time."""
+    from toolkit.data.convert import _OFFSET
+
+    txt = s.astype("string").str.strip()
+    has = txt.str.contains(_OFFSET.replace("(", "(?:", 1), regex=True).fillna(False)
+    return txt.str.replace(_OFFSET, r"\1", regex=True), int(has.sum())
+
+
+@pytest.mark.parametrize("distinct", [40, 30_000])   # few distinct days (factorised) and mostly distinct stamps
+def test_local_times_per_distinct_value_equals_the_row_by_row_rule(distinct) -> None:
+    from toolkit.data.convert import local_times
+
+    rng = np.random.default_rng(5)
+    n = 40_000
+    days = (np.datetime64("2024-01-01") + np.arange(distinct).astype("timedelta64[s]") * 3607).astype(str)
+    v = days[rng.integers(0, distinct, n)].astype(object)
+    v[::3] = [x.replace("T", " ") + "+08:00" for x in v[::3]]
+    v[1::7] = [" " + x + "Z " for x in v[1::7]]
+    v[2::11] = "2024-03-05 14:35:00 UTC"
+    v[::13] = None
+    s = pd.Series(v, index=np.arange(n) * 3, name="date")
+    got, count = local_times(s)
+    want, want_count = _local_times_row_by_row(s)
+    pd.testing.assert_series_equal(got, want)
+    assert count == want_count > n // 3
+    assert got.iloc[2] == "2024-03-05 14:35:00" and "+" not in got.iloc[3] and got.iloc[3] != v[3] and pd.isna(got.iloc[13])
+    plain = pd.Series(days[rng.integers(0, distinct, n)].astype(object))
+    out, none = local_times(plain)
+    assert none == 0 and out is plain

@@ -66,11 +66,22 @@ def local_times(s: pd.Series) -> tuple[pd.Series, int]:
     state (the customer's own day), offset removed; returns the text and how many had one."""
     if pd.api.types.is_datetime64_any_dtype(s):
         return s, 0
-    txt = s.astype("string").str.strip()
-    has = txt.str.contains(_OFFSET.replace("(", "(?:", 1), regex=True).fillna(False)
+    # the regexes run once per distinct text (a date column of a million rows holds a few thousand
+    # days); a column of mostly distinct timestamps is searched row by row, as factorising would not pay
+    codes, distinct = pd.factorize(s, use_na_sentinel=True)
+    if len(distinct) > len(s) // 2:
+        txt = s.astype("string").str.strip()
+        has = txt.str.contains(_OFFSET.replace("(", "(?:", 1), regex=True).fillna(False)
+        if not has.any():
+            return s, 0
+        return txt.str.replace(_OFFSET, r"\1", regex=True), int(has.sum())
+    txt = pd.Series(distinct, dtype=object).astype("string").str.strip()
+    has = txt.str.contains(_OFFSET.replace("(", "(?:", 1), regex=True).fillna(False).to_numpy(bool)
     if not has.any():
         return s, 0
-    return txt.str.replace(_OFFSET, r"\1", regex=True), int(has.sum())
+    n_offsets = int(np.count_nonzero(has[codes[codes >= 0]]))
+    local = txt.str.replace(_OFFSET, r"\1", regex=True).array.take(codes, allow_fill=True)
+    return pd.Series(local, index=s.index, name=s.name), n_offsets
 
 
 def to_dates(s: pd.Series, fmt: str | None = None, dayfirst: bool = False) -> tuple[pd.Series, pd.Series]:
